@@ -1,0 +1,196 @@
+"""Cross-reference checks of a domain: everything a JSON Schema cannot say.
+
+``problems(domain)`` returns (json path, message) pairs; an empty list means the domain is sound.
+Paths name operations by their name (``operations.create_order.preconditions[0].param``).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from ._kinds import KINDS
+from ._spec import NUMERIC_TYPES, DomainSpec, EntitySpec, OperationSpec, is_name
+from ._tools import tool_spec
+
+Problem = tuple[str, str]
+
+
+def _entity_problems(domain: DomainSpec, ename: str, e: EntitySpec) -> list[Problem]:
+    at = f"entities.{ename}"
+    out: list[Problem] = []
+    if not is_name(ename):
+        out.append((at, "an entity name must be lower_snake_case"))
+    for fname, f in e.fields.items():
+        fat = f"{at}.fields.{fname}"
+        if fname == "id" or not is_name(fname):
+            out.append((fat, "a field name must be lower_snake_case and not 'id' (every entity has an id)"))
+        if f.type == "enum":
+            if not f.values:
+                out.append((fat, "an enum field needs a non-empty 'values' list"))
+            elif len(set(f.values)) != len(f.values):
+                out.append((f"{fat}.values", "enum values must be distinct"))
+        elif f.values is not None:
+            out.append((f"{fat}.values", f"only enum fields take 'values' (this one is {f.type})"))
+        if f.type == "ref":
+            if not f.ref:
+                out.append((fat, "a ref field needs 'ref': the entity it points to"))
+            elif f.ref not in domain.entities:
+                out.append((fat, f"references unknown entity '{f.ref}'; known entities are "
+                            f"{sorted(domain.entities)}"))
+        elif f.ref is not None:
+            out.append((f"{fat}.ref", f"only ref fields take 'ref' (this one is {f.type})"))
+        if f.min is not None and f.max is not None and f.min > f.max:
+            out.append((fat, f"min ({f.min}) is greater than max ({f.max})"))
+    if e.join_key is not None and e.join_key not in e.fields:
+        out.append((f"{at}.join_key", f"unknown field '{e.join_key}'; the entity has {sorted(e.fields)}"))
+    if e.join_key is not None and e.concept is None:
+        out.append((f"{at}.join_key", "a join_key needs a 'concept' to join on"))
+    sm = e.state_machine
+    if sm is not None:
+        sat = f"{at}.state_machine"
+        f = e.fields.get(sm.field)
+        if f is None:
+            out.append((f"{sat}.field", f"unknown field '{sm.field}'; add an enum field holding the state"))
+        elif f.type != "enum" or sorted(f.values or []) != sorted(sm.states):
+            out.append((f"{sat}.field", f"'{sm.field}' must be an enum whose values are exactly the states "
+                        f"{sm.states}"))
+        if len(set(sm.states)) != len(sm.states):
+            out.append((f"{sat}.states", "states must be distinct"))
+        if sm.initial not in sm.states:
+            out.append((f"{sat}.initial", f"unknown state '{sm.initial}'; the states are {sm.states}"))
+        names = [t.name for t in sm.transitions]
+        for i, t in enumerate(sm.transitions):
+            tat = f"{sat}.transitions[{i}]"
+            if names.count(t.name) > 1:
+                out.append((f"{tat}.name", f"transition '{t.name}' is defined twice"))
+            for s in [*t.source, t.target]:
+                if s not in sm.states:
+                    out.append((tat, f"unknown state '{s}'; the states are {sm.states}"))
+        if sm.initial in sm.states:
+            seen, todo = {sm.initial}, deque([sm.initial])
+            while todo:
+                cur = todo.popleft()
+                for t in sm.transitions:
+                    if cur in t.source and t.target not in seen:
+                        seen.add(t.target)
+                        todo.append(t.target)
+            unreachable = [s for s in sm.states if s not in seen]
+            if unreachable:
+                out.append((f"{sat}.states", f"states {unreachable} cannot be reached from '{sm.initial}'"))
+    return out
+
+
+def _id_param_entity(domain: DomainSpec, op: OperationSpec, param: str, at: str) -> tuple[str | None, list[Problem]]:
+    tool = tool_spec(domain, op)
+    p = tool.param(param)
+    if p is None:
+        return None, [(at, f"unknown input '{param}'; the tool's inputs are {[q.name for q in tool.inputs]}")]
+    if p.type != "ref" or p.ref is None:
+        return None, [(at, f"input '{param}' is not an id; expected one of "
+                       f"{[q.name for q in tool.inputs if q.type == 'ref']}")]
+    return p.ref, []
+
+
+def _rule_problems(domain: DomainSpec, op: OperationSpec, at: str) -> list[Problem]:
+    out: list[Problem] = []
+    tool = tool_spec(domain, op)
+    for i, pre in enumerate(op.preconditions):
+        pat = f"{at}.preconditions[{i}]"
+        if pre.kind in ("ref_state", "sufficient"):
+            ent, errs = _id_param_entity(domain, op, pre.param, f"{pat}.param")
+            out += errs
+            if ent is None:
+                continue
+            target = domain.entities[ent]
+            if pre.kind == "ref_state":
+                states = target.state_machine.states if target.state_machine else []
+                bad = [s for s in pre.states if s not in states]
+                if bad:
+                    out.append((f"{pat}.states", f"unknown states {bad} of '{ent}'; its states are {states}"))
+            else:
+                f = target.fields.get(pre.field)
+                if f is None or f.type not in NUMERIC_TYPES:
+                    out.append((f"{pat}.field", f"'{pre.field}' must be a numeric field of '{ent}'"))
+                if isinstance(pre.amount, str) and tool.param(pre.amount) is None:
+                    out.append((f"{pat}.amount", f"unknown input '{pre.amount}'"))
+        elif pre.kind == "state":
+            sm = domain.entities[op.entity].state_machine
+            states = sm.states if sm else []
+            bad = [s for s in pre.states if s not in states]
+            if bad:
+                out.append((f"{pat}.states", f"unknown states {bad} of '{op.entity}'; its states are {states}"))
+        elif pre.kind == "compare":
+            if tool.param(pre.param) is None:
+                out.append((f"{pat}.param", f"unknown input '{pre.param}'"))
+            if (pre.value is None) == (pre.ref_param is None):
+                out.append((pat, "a compare needs either 'value' or 'ref_param' with 'field'"))
+            if pre.ref_param is not None:
+                ent, errs = _id_param_entity(domain, op, pre.ref_param, f"{pat}.ref_param")
+                out += errs
+                if ent is not None and (pre.field is None or pre.field not in domain.entities[ent].fields):
+                    out.append((f"{pat}.field", f"'{pre.field}' is not a field of '{ent}'"))
+        elif pre.kind == "unique":
+            if pre.field not in domain.entities[op.entity].fields:
+                out.append((f"{pat}.field", f"unknown field '{pre.field}' of '{op.entity}'"))
+        elif pre.kind == "no_dependents":
+            dep = domain.entities.get(pre.entity)
+            if dep is None:
+                out.append((f"{pat}.entity", f"references unknown entity '{pre.entity}'"))
+                continue
+            rf = dep.fields.get(pre.ref_field)
+            if rf is None or rf.ref != op.entity:
+                out.append((f"{pat}.ref_field", f"'{pre.entity}.{pre.ref_field}' must be a ref to '{op.entity}'"))
+            states = dep.state_machine.states if dep.state_machine else []
+            bad = [s for s in pre.states if s not in states]
+            if bad:
+                out.append((f"{pat}.states", f"unknown states {bad} of '{pre.entity}'"))
+    for i, eff in enumerate(op.effects):
+        eat = f"{at}.effects[{i}]"
+        ent, errs = _id_param_entity(domain, op, eff.param, f"{eat}.param")
+        out += errs
+        if ent is None:
+            continue
+        target = domain.entities[ent]
+        if eff.kind == "adjust":
+            f = target.fields.get(eff.field)
+            if f is None or f.type not in NUMERIC_TYPES:
+                out.append((f"{eat}.field", f"'{eff.field}' must be a numeric field of '{ent}'"))
+            if isinstance(eff.by, str) and tool.param(eff.by) is None:
+                out.append((f"{eat}.by", f"unknown input '{eff.by}'"))
+        else:
+            sm = target.state_machine
+            if sm is None or sm.transition(eff.transition) is None:
+                known = [t.name for t in sm.transitions] if sm else []
+                out.append((f"{eat}.transition", f"unknown transition '{eff.transition}' of '{ent}'; "
+                            f"known: {known}"))
+    return out
+
+
+def problems(domain: DomainSpec) -> list[Problem]:
+    """Every cross-reference problem in ``domain``; empty when it is sound."""
+    out: list[Problem] = []
+    for ename, e in domain.entities.items():
+        out += _entity_problems(domain, ename, e)
+    prefixes = [e.id_prefix for e in domain.entities.values()]
+    for ename, e in domain.entities.items():
+        if prefixes.count(e.id_prefix) > 1:
+            out.append((f"entities.{ename}.id_prefix", f"'{e.id_prefix}' is used by another entity"))
+    if out:
+        return out  # operations are only checked against sound entities
+    names = [op.name for op in domain.operations]
+    for i, op in enumerate(domain.operations):
+        at = f"operations.{op.name}" if names.count(op.name) == 1 else f"operations[{i}]"
+        if names.count(op.name) > 1:
+            out.append((f"{at}.name", f"operation '{op.name}' is defined more than once"))
+        if op.kind not in KINDS:
+            out.append((f"{at}.kind", f"unknown kind '{op.kind}'; known kinds are {sorted(KINDS)}"))
+            continue
+        if op.entity not in domain.entities:
+            out.append((f"{at}.entity", f"references unknown entity '{op.entity}'; known entities are "
+                        f"{sorted(domain.entities)}"))
+            continue
+        kind_problems = [(f"{at}.{p}", m) for p, m in KINDS[op.kind].check(domain, op)]
+        out += kind_problems
+        if not kind_problems:
+            out += _rule_problems(domain, op, at)
+    return out

@@ -1,0 +1,3 @@
+from tdscaling.synth.cli import main
+
+main()
