@@ -17,6 +17,16 @@ FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime"
 NUMERIC_TYPES: frozenset[str] = frozenset({"integer", "number", "money"})
 ORDERED_TYPES: frozenset[str] = frozenset({"integer", "number", "money", "date", "datetime"})
 
+# Value generators a field may name in ``faker``: Faker providers, or ``bothify:``/``numerify:``
+# patterns (``#`` a digit, ``?`` a letter). Kept to a fixed list so a domain file cannot call anything else.
+FAKER_PROVIDERS: frozenset[str] = frozenset({
+    "name", "first_name", "last_name", "email", "phone_number", "street_address", "address", "city",
+    "country", "postcode", "state", "company", "job", "word", "sentence", "paragraph", "catch_phrase", "bs",
+    "license_plate", "iban", "url", "domain_name", "user_name", "color_name", "file_name", "isbn13", "ean13",
+    "ssn", "swift", "currency_code", "language_name", "ipv4", "uuid4", "credit_card_number", "building_number",
+})
+FAKER_PATTERN_PREFIXES: tuple[str, ...] = ("bothify:", "numerify:")
+
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 _NAME_RE = re.compile(NAME_PATTERN)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import deque
 
 from ._kinds import KINDS
-from ._spec import NUMERIC_TYPES, DomainSpec, EntitySpec, OperationSpec, is_name
+from ._spec import FAKER_PATTERN_PREFIXES, FAKER_PROVIDERS, NUMERIC_TYPES, DomainSpec, EntitySpec, OperationSpec, is_name
 from ._tools import tool_spec
 
 Problem = tuple[str, str]
@@ -39,6 +39,11 @@ def _entity_problems(domain: DomainSpec, ename: str, e: EntitySpec) -> list[Prob
                             f"{sorted(domain.entities)}"))
         elif f.ref is not None:
             out.append((f"{fat}.ref", f"only ref fields take 'ref' (this one is {f.type})"))
+        if f.faker is not None and f.faker not in FAKER_PROVIDERS and not f.faker.startswith(FAKER_PATTERN_PREFIXES):
+            out.append((f"{fat}.faker", f"unknown generator '{f.faker}'; use one of {sorted(FAKER_PROVIDERS)} "
+                        "or a 'bothify:'/'numerify:' pattern, or give 'choices'"))
+        if f.choices is not None and (not f.choices or f.type not in ("string",)):
+            out.append((f"{fat}.choices", "'choices' must be a non-empty list and only string fields take it"))
         if f.min is not None and f.max is not None and f.min > f.max:
             out.append((fat, f"min ({f.min}) is greater than max ({f.max})"))
     if e.join_key is not None and e.join_key not in e.fields:
