@@ -140,9 +140,20 @@ def signature_of(tools: Sequence[ClusterTool], edges: Sequence[ClusterEdge], pol
     return hashlib.blake2b("|".join(seen).encode(), digest_size=12).hexdigest()
 
 
-def make_cluster(indexes: Indexes, choice: dict[str, Sequence[str]], *, seed: int, policies: Sequence[Policy] = (),
-                 joins: Sequence[Join] = (), origin: str = "generated", rows: int | None = None) -> ClusterSpec:
-    """The cluster of the chosen operations (``{domain: [operation, ...]}``, one or two domains)."""
+@dataclass
+class Draft:
+    """A cluster before it becomes a ClusterSpec: cheap to make, so duplicates are dropped early."""
+
+    domains: list[str]
+    ops: dict[str, list[str]]
+    tools: list[ClusterTool]
+    edges: list[ClusterEdge]
+    policies: list[Policy]
+    signature: str
+
+
+def draft_cluster(indexes: Indexes, choice: dict[str, Sequence[str]], *, policies: Sequence[Policy] = ()) -> Draft:
+    """Served names, schemas, edges (with cross-domain bridges) and signature of a choice of operations."""
     domains = sorted(choice)
     ops = {d: sorted(set(choice[d])) for d in domains}
     clash = set(ops[domains[0]]).intersection(*[ops[d] for d in domains[1:]]) if len(domains) > 1 else set()
@@ -156,36 +167,52 @@ def make_cluster(indexes: Indexes, choice: dict[str, Sequence[str]], *, seed: in
         idx = indexes[d]
         for op in ops[d]:
             t = idx.tools[op]
-            tools.append(ClusterTool(name=served(d, op), domain=d, operation=op, kind=t.kind, entity=t.entity,
-                                     input_schema=idx.schemas[op]))
-        sub = idx.graph.subgraph(ops[d])
-        for a, b, data in sorted(sub.edges(data=True)):
-            edges.append(ClusterEdge(source=served(d, a), target=served(d, b), reason=data["reason"],
-                                     detail=data["detail"]))
+            tools.append(ClusterTool.model_construct(name=served(d, op), domain=d, operation=op, kind=t.kind,
+                                                     entity=t.entity, input_schema=idx.schemas[op]))
+        chosen = set(ops[d])
+        for a in ops[d]:
+            for b, data in idx.graph.adj[a].items():
+                if b in chosen:
+                    edges.append(ClusterEdge.model_construct(source=served(d, a), target=served(d, b),
+                                                             reason=data["reason"], detail=data["detail"]))
     if len(domains) == 2:
-        a, b = (indexes[d] for d in domains)
-        for s, t, detail in bridge_edges([a.tools[o] for o in ops[domains[0]]], [b.tools[o] for o in ops[domains[1]]],
-                                         a.domain, b.domain):
-            edges.append(ClusterEdge(source=served(s.domain, s.name), target=served(t.domain, t.name),
-                                     reason="informs", detail=detail))
-    recipe_rows: dict[str, int] = {}
-    for d in domains:
-        idx = indexes[d]
-        for e in _entities_touched(idx, ops[d]):
-            recipe_rows[f"{d}.{e}"] = rows or idx.domain.entities[e].rows or DEFAULT_ROWS
-    recipe = SeedRecipe(seed=seed, rows=recipe_rows, joins=list(joins))
+        a_idx, b_idx = (indexes[d] for d in domains)
+        for s, t, detail in bridge_edges([a_idx.tools[o] for o in ops[domains[0]]],
+                                         [b_idx.tools[o] for o in ops[domains[1]]], a_idx.domain, b_idx.domain):
+            edges.append(ClusterEdge.model_construct(source=served(s.domain, s.name), target=served(t.domain, t.name),
+                                                     reason="informs", detail=detail))
+    edges.sort(key=lambda e: (e.source, e.target))
     pol = list(policies)
-    return ClusterSpec(
-        id=content_id(domains, tools, edges, recipe, pol),
-        signature=signature_of(tools, edges, pol),
-        domains=domains,
-        domain_digests={d: indexes[d].digest for d in domains},
-        tools=tools,
-        edges=edges,
+    return Draft(domains, ops, tools, edges, pol, signature_of(tools, edges, pol))
+
+
+def finish_cluster(indexes: Indexes, draft: Draft, *, seed: int, joins: Sequence[Join] = (),
+                   origin: str = "generated", rows: int | None = None) -> ClusterSpec:
+    """The ClusterSpec of a draft: its seed recipe, content id and provenance."""
+    recipe_rows: dict[str, int] = {}
+    for d in draft.domains:
+        idx = indexes[d]
+        for e in _entities_touched(idx, draft.ops[d]):
+            recipe_rows[f"{d}.{e}"] = rows or idx.domain.entities[e].rows or DEFAULT_ROWS
+    recipe = SeedRecipe.model_construct(seed=seed, rows=recipe_rows, joins=list(joins))
+    return ClusterSpec.model_construct(
+        id=content_id(draft.domains, draft.tools, draft.edges, recipe, draft.policies),
+        signature=draft.signature,
+        domains=draft.domains,
+        domain_digests={d: indexes[d].digest for d in draft.domains},
+        tools=draft.tools,
+        edges=draft.edges,
         seed_recipe=recipe,
-        policies=pol,
+        policies=draft.policies,
         origin=origin,
     )
+
+
+def make_cluster(indexes: Indexes, choice: dict[str, Sequence[str]], *, seed: int, policies: Sequence[Policy] = (),
+                 joins: Sequence[Join] = (), origin: str = "generated", rows: int | None = None) -> ClusterSpec:
+    """The cluster of the chosen operations (``{domain: [operation, ...]}``, one or two domains)."""
+    draft = draft_cluster(indexes, choice, policies=policies)
+    return finish_cluster(indexes, draft, seed=seed, joins=joins, origin=origin, rows=rows)
 
 
 def domain_cluster(domain: DomainSpec, *, seed: int = 0, rows: int | None = None) -> ClusterSpec:

@@ -73,15 +73,19 @@ def domain_graph(domain: DomainSpec) -> nx.DiGraph:
 
 def bridge_edges(a_tools: Iterable[ToolSpec], b_tools: Iterable[ToolSpec], a_domain: DomainSpec,
                  b_domain: DomainSpec) -> list[tuple[ToolSpec, ToolSpec, str]]:
-    """Cross-domain ``informs`` edges through a shared concept: a tool of one domain that reveals a record
-    of concept C, to a search of the other domain that can filter C's entity by its join key."""
+    """Cross-domain ``informs`` edges through a shared concept: a tool of one domain that returns records
+    of an entity of concept C (with its join key), to a search of the other domain that can filter its
+    C entity by its join key (a clinic's get_patient gives the e-mail an insurer's search_members takes)."""
     out: list[tuple[ToolSpec, ToolSpec, str]] = []
     pairs = ((list(a_tools), list(b_tools), a_domain, b_domain), (list(b_tools), list(a_tools), b_domain, a_domain))
     for src_tools, dst_tools, src_dom, dst_dom in pairs:
         for s in src_tools:
             if s.outputs.returns not in _RETURNS_RECORDS:
                 continue
-            concepts = {src_dom.entities[e].concept for e in s.outputs.ids} - {None}
+            concept = src_dom.entities[s.entity].concept
+            if concept is None or src_dom.entities[s.entity].join_key is None:
+                continue
+            concepts = {concept}
             for d in dst_tools:
                 if d.kind != "search":
                     continue

@@ -1,0 +1,145 @@
+"""Reading and writing cluster files (JSON Lines of ClusterSpec), and their statistics.
+
+Writes go to a temporary file renamed into place at the end, so an interrupted run never leaves a
+half-written file behind; reads stream, so a 30,000-line file never sits in memory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO
+
+from pydantic import BaseModel, ValidationError
+
+from ._cluster_spec import ClusterSpec
+from ._errors import SpecError, UnknownNameError
+
+
+class ClusterFileWriter:
+    """Context manager writing one cluster per line to a temporary file, renamed to ``path`` on success."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._tmp: IO[str] | None = None
+        self._tmp_name = ""
+        self.count = 0
+
+    def __enter__(self) -> ClusterFileWriter:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, self._tmp_name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent)
+        self._tmp = os.fdopen(fd, "w", encoding="utf-8")
+        return self
+
+    def write(self, cluster: ClusterSpec) -> None:
+        assert self._tmp is not None
+        self._tmp.write(cluster.model_dump_json())
+        self._tmp.write("\n")
+        self.count += 1
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        assert self._tmp is not None
+        name = self._tmp_name
+        if exc_type is None:
+            self._tmp.flush()
+            os.fsync(self._tmp.fileno())
+            self._tmp.close()
+            os.replace(name, self.path)
+        else:
+            self._tmp.close()
+            os.unlink(name)
+
+
+def read_clusters(path: Path) -> Iterator[ClusterSpec]:
+    """Stream the clusters of a JSON Lines file; a bad line raises ``SpecError`` naming its number."""
+    try:
+        handle = path.open(encoding="utf-8")
+    except OSError as e:
+        raise SpecError(f"cannot read the cluster file: {e.strerror}", source=str(path)) from None
+    with handle:
+        for lineno, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield ClusterSpec.model_validate_json(line)
+            except ValidationError as e:
+                err = e.errors(include_url=False)[0]
+                where = ".".join(str(x) for x in err["loc"]) or "(line)"
+                raise SpecError(f"{where}: {err['msg']} (expected one ClusterSpec JSON object per line)",
+                                source=f"{path.name}: line {lineno}") from None
+
+
+def load_cluster_file(path: Path) -> ClusterSpec:
+    """One ClusterSpec from a JSON file (a single object)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise SpecError(f"cannot read the cluster file: {e.strerror}", source=str(path)) from None
+    try:
+        return ClusterSpec.model_validate_json(text)
+    except ValidationError as e:
+        err = e.errors(include_url=False)[0]
+        where = ".".join(str(x) for x in err["loc"]) or "(top level)"
+        raise SpecError(f"{err['msg']} (expected one ClusterSpec JSON object)", source=path.name,
+                        path=where) from None
+
+
+def find_cluster(path: Path, cluster_id: str) -> ClusterSpec:
+    """The cluster whose id is ``cluster_id`` (or starts with it, when that is unambiguous)."""
+    matches: list[ClusterSpec] = []
+    for c in read_clusters(path):
+        if c.id == cluster_id:
+            return c
+        if c.id.startswith(cluster_id) and len(matches) < 2:
+            matches.append(c)
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise UnknownNameError(f"'{cluster_id}' matches several clusters ({', '.join(m.id for m in matches)}, ...);"
+                               " give more of the id")
+    raise UnknownNameError(f"no cluster with id '{cluster_id}' in {path}; "
+                           f"`tdscaling clusters stats {path}` lists what is there")
+
+
+class ClusterStats(BaseModel):
+    count: int
+    distinct_signatures: int
+    per_domain: dict[str, int]
+    size_histogram: dict[int, int]
+    cross_domain_share: float
+    with_policies: int
+    origins: dict[str, int]
+
+
+def cluster_stats(clusters: Iterable[ClusterSpec]) -> ClusterStats:
+    """Count, distinct signatures, per-domain counts, tools-per-cluster histogram, cross-domain share."""
+    count = cross = policies = 0
+    sigs: set[str] = set()
+    per_domain: Counter[str] = Counter()
+    sizes: Counter[int] = Counter()
+    origins: Counter[str] = Counter()
+    for c in clusters:
+        count += 1
+        sigs.add(c.signature)
+        per_domain.update(c.domains)
+        sizes[len(c.tools)] += 1
+        cross += len(c.domains) > 1
+        policies += bool(c.policies)
+        origins[c.origin.split(":")[0] if not c.origin.startswith("mutation:") else ":".join(c.origin.split(":")[:2])] += 1
+    return ClusterStats(
+        count=count,
+        distinct_signatures=len(sigs),
+        per_domain=dict(sorted(per_domain.items())),
+        size_histogram=dict(sorted(sizes.items())),
+        cross_domain_share=round(cross / count, 4) if count else 0.0,
+        with_policies=policies,
+        origins=dict(sorted(origins.items())),
+    )
+
+
+def dump_json(obj: object) -> str:
+    return json.dumps(obj, indent=2, sort_keys=False)
