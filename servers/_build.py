@@ -57,7 +57,7 @@ class DomainIndex:
         for n, t in self.tools.items():
             for e in t.outputs.ids:
                 out.setdefault(e, []).append(n)
-        for e, ns in out.items():
+        for ns in out.values():
             ns.sort(key=lambda n: (self.tools[n].kind != "search", bool(self.tools[n].needs_ids()), n))
         return out
 
@@ -233,12 +233,14 @@ def cluster_problems(cluster: ClusterSpec, domains: dict[str, DomainSpec]) -> li
         return [f"unknown domains {missing}"]
     indexes = Indexes({d: domains[d] for d in cluster.domains})
     out: list[str] = []
-    choice: dict[str, list[str]] = {d: [] for d in cluster.domains}
+    choice: dict[str, Sequence[str]] = {}
+    for d in cluster.domains:
+        choice[d] = []
     for t in cluster.tools:
         if t.operation not in indexes[t.domain].tools:
             out.append(f"tool {t.name}: unknown operation {t.domain}.{t.operation}")
         else:
-            choice[t.domain].append(t.operation)
+            choice[t.domain] = [*choice[t.domain], t.operation]
     if out:
         return out
     if len(cluster.tools) < 2:

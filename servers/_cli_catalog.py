@@ -36,8 +36,8 @@ def domains_list(catalog: CatalogOpt = None, as_json: Annotated[bool, typer.Opti
     table = Table(title=f"{len(rows)} domains")
     for col in ("name", "category", "entities", "operations", "description"):
         table.add_column(col, overflow="fold")
-    for r in rows:
-        table.add_row(r["name"], r["category"], str(r["entities"]), str(r["operations"]), r["description"])
+    for d in cat:
+        table.add_row(d.name, d.category, str(len(d.entities)), str(len(d.operations)), d.description)
     Console().print(table)
 
 
@@ -161,11 +161,11 @@ def clusters_stats(file: Annotated[Path, typer.Argument(help="A clusters JSON Li
     con.print(f"{stats.count} clusters, {stats.distinct_signatures} distinct signatures, "
               f"{stats.cross_domain_share:.1%} cross-domain, {stats.with_policies} with policies")
     sizes = Table("tools", "clusters", title="size histogram")
-    for k, v in stats.size_histogram.items():
-        sizes.add_row(str(k), str(v))
+    for size, count in stats.size_histogram.items():
+        sizes.add_row(str(size), str(count))
     doms = Table("domain", "clusters", title="per domain")
-    for k, v in stats.per_domain.items():
-        doms.add_row(k, str(v))
+    for name, count in stats.per_domain.items():
+        doms.add_row(name, str(count))
     con.print(sizes)
     con.print(doms)
 

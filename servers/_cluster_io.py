@@ -129,7 +129,7 @@ def cluster_stats(clusters: Iterable[ClusterSpec]) -> ClusterStats:
         sizes[len(c.tools)] += 1
         cross += len(c.domains) > 1
         policies += bool(c.policies)
-        origins[c.origin.split(":")[0] if not c.origin.startswith("mutation:") else ":".join(c.origin.split(":")[:2])] += 1
+        origins[":".join(c.origin.split(":")[:2])] += 1
     return ClusterStats(
         count=count,
         distinct_signatures=len(sigs),

@@ -86,8 +86,10 @@ def _filter_params(entity: EntitySpec, names: list[str]) -> list[Param]:
         f = entity.fields[name]
         if f.type in ORDERED_TYPES:
             label = f.description.rstrip(".") or name.replace("_", " ")
-            for role, suffix, word in (("range_min", "min", "at least"), ("range_max", "max", "at most")):
-                out.append(Param(name=f"{name}_{suffix}", type=f.type, required=False, role=role,  # type: ignore[arg-type]
+            bounds: tuple[tuple[ParamRole, str, str], ...] = (("range_min", "min", "at least"),
+                                                              ("range_max", "max", "at most"))
+            for role, suffix, word in bounds:
+                out.append(Param(name=f"{name}_{suffix}", type=f.type, required=False, role=role,
                                  description=f"Only records whose {label} is {word} this.", field=name))
         else:
             p = _field_param(entity, name, required=False, role="filter")

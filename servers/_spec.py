@@ -103,6 +103,8 @@ class EntitySpec(_Strict):
 
 
 # --- preconditions -------------------------------------------------------------------------------
+AggregateFunction = Literal["count", "sum", "avg", "min", "max"]
+AGGREGATE_FUNCTIONS: tuple[AggregateFunction, ...] = ("count", "sum", "avg", "min", "max")
 CompareOp = Literal["<", "<=", ">", ">=", "==", "!="]
 
 
@@ -210,9 +212,7 @@ class OperationSpec(_Strict):
     transition: str | None = None
     quantity_field: str | None = None
     measures: list[str] = Field(default_factory=list)
-    functions: list[Literal["count", "sum", "avg", "min", "max"]] = Field(
-        default_factory=lambda: ["count", "sum", "avg", "min", "max"]
-    )
+    functions: list[AggregateFunction] = Field(default_factory=lambda: list(AGGREGATE_FUNCTIONS))
     preconditions: list[Precondition] = Field(default_factory=list)
     effects: list[Effect] = Field(default_factory=list)
 

@@ -9,7 +9,15 @@ from __future__ import annotations
 from collections import deque
 
 from ._kinds import KINDS
-from ._spec import FAKER_PATTERN_PREFIXES, FAKER_PROVIDERS, NUMERIC_TYPES, DomainSpec, EntitySpec, OperationSpec, is_name
+from ._spec import (
+    FAKER_PATTERN_PREFIXES,
+    FAKER_PROVIDERS,
+    NUMERIC_TYPES,
+    DomainSpec,
+    EntitySpec,
+    OperationSpec,
+    is_name,
+)
 from ._tools import tool_spec
 
 Problem = tuple[str, str]
@@ -53,10 +61,10 @@ def _entity_problems(domain: DomainSpec, ename: str, e: EntitySpec) -> list[Prob
     sm = e.state_machine
     if sm is not None:
         sat = f"{at}.state_machine"
-        f = e.fields.get(sm.field)
-        if f is None:
+        state_field = e.fields.get(sm.field)
+        if state_field is None:
             out.append((f"{sat}.field", f"unknown field '{sm.field}'; add an enum field holding the state"))
-        elif f.type != "enum" or sorted(f.values or []) != sorted(sm.states):
+        elif state_field.type != "enum" or sorted(state_field.values or []) != sorted(sm.states):
             out.append((f"{sat}.field", f"'{sm.field}' must be an enum whose values are exactly the states "
                         f"{sm.states}"))
         if len(set(sm.states)) != len(sm.states):
