@@ -1,1 +1,51 @@
-"""tdscaling.sandbox."""
+"""tdscaling.sandbox: a code-execution MCP server that isolates and records every run.
+
+Build the server with :func:`build_sandbox_server` and serve it (``tdscaling sandbox serve``) or use
+it in process with ``mcp.Client(server)``. :func:`open_sandbox` gives the same machinery without MCP.
+"""
+
+from tdscaling.sandbox._backend import IsolationReport, Layer, SandboxBackend
+from tdscaling.sandbox._docker import DockerBackend
+from tdscaling.sandbox._errors import (
+    IsolationUnavailableError,
+    SandboxBrokenError,
+    SandboxError,
+    SandboxUsageError,
+    WorkspacePathError,
+)
+from tdscaling.sandbox._local import LocalBackend
+from tdscaling.sandbox._recorder import ExecutionRecord
+from tdscaling.sandbox._results import ExecutionResult, Language, LimitHit
+from tdscaling.sandbox._sandbox import ExecuteCodeOutput, Sandbox, open_sandbox
+from tdscaling.sandbox._select import BackendPlan, plan_backend
+from tdscaling.sandbox._server import build_sandbox_server
+from tdscaling.sandbox._settings import BackendChoice, IsolationLevel, Limits, SandboxSettings
+from tdscaling.sandbox._workspace import FileInfo
+
+__all__ = [
+    "BackendChoice",
+    "BackendPlan",
+    "DockerBackend",
+    "ExecuteCodeOutput",
+    "ExecutionRecord",
+    "ExecutionResult",
+    "FileInfo",
+    "IsolationLevel",
+    "IsolationReport",
+    "IsolationUnavailableError",
+    "Language",
+    "Layer",
+    "LimitHit",
+    "Limits",
+    "LocalBackend",
+    "Sandbox",
+    "SandboxBackend",
+    "SandboxBrokenError",
+    "SandboxError",
+    "SandboxSettings",
+    "SandboxUsageError",
+    "WorkspacePathError",
+    "build_sandbox_server",
+    "open_sandbox",
+    "plan_backend",
+]

@@ -1,0 +1,222 @@
+"""The local backend: bubblewrap (or ``unshare``, or a plain subprocess) with cgroups and rlimits."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+import anyio
+from tdscaling.sandbox import _workspace
+from tdscaling.sandbox._backend import IsolationReport
+from tdscaling.sandbox._cgroups import CgroupParent, RunGroup
+from tdscaling.sandbox._errors import SandboxUsageError
+from tdscaling.sandbox._isolation import LocalCapabilities, detect_local
+from tdscaling.sandbox._launch import Launch, build_launch
+from tdscaling.sandbox._persistent import PersistentWorker
+from tdscaling.sandbox._results import ExecutionResult, Language
+from tdscaling.sandbox._seccomp import deny_unix_sockets_bpf
+from tdscaling.sandbox._settings import SandboxSettings
+from tdscaling.sandbox._supervise import supervise, to_result
+from tdscaling.sandbox._workspace import FileInfo
+
+SESSION_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_SECCOMP_FD = 4
+_STATUS_FD = 5
+_CODE_FD = 3
+_NOBODY = (65534, 65534)
+
+
+@dataclass
+class _Session:
+    workspace: Path
+    worker: PersistentWorker | None = None
+    lock: anyio.Lock = field(default_factory=anyio.Lock)
+
+
+class LocalBackend:
+    """Runs code on this host with the strongest isolation detected at start (see :attr:`isolation`)."""
+
+    def __init__(self, settings: SandboxSettings, *, capabilities: LocalCapabilities | None = None) -> None:
+        self._settings = settings
+        self._caps = capabilities
+        self._sessions: dict[str, _Session] = {}
+        self._root: Path | None = None
+        self._owns_root = False
+        self._cgroups = CgroupParent(memory=None, pids=None)
+
+    @property
+    def isolation(self) -> IsolationReport:
+        return self._capabilities.report
+
+    @property
+    def _capabilities(self) -> LocalCapabilities:
+        if self._caps is None:
+            raise RuntimeError("LocalBackend is used outside 'async with'")
+        return self._caps
+
+    async def __aenter__(self) -> Self:
+        if self._caps is None:
+            self._caps = await anyio.to_thread.run_sync(detect_local, self._settings)
+        if self._settings.workspace_root is None:
+            self._root, self._owns_root = Path(tempfile.mkdtemp(prefix="tdscaling-sandbox-")), True
+        else:
+            self._root = self._settings.workspace_root
+            self._root.mkdir(parents=True, exist_ok=True)
+        self._root.chmod(0o711)  # nobody (unshare mode) must traverse it; listing stays private
+        if self._caps.memory_cgroup or self._caps.pids_cgroup:
+            self._cgroups = CgroupParent.create(f"tdscaling-sandbox-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        with anyio.CancelScope(shield=True), anyio.move_on_after(30):
+            for session_id in list(self._sessions):
+                await self.close_session(session_id)
+            self._cgroups.remove()
+            if self._owns_root and self._root is not None:
+                shutil.rmtree(self._root, ignore_errors=True)
+
+    # sessions
+
+    def _owner(self) -> tuple[int, int] | None:
+        return _NOBODY if self._capabilities.mechanism == "unshare" and os.geteuid() == 0 else None
+
+    def _session(self, session_id: str) -> _Session:
+        if not SESSION_ID.match(session_id):
+            raise SandboxUsageError(f"session_id {session_id[:80]!r} is invalid: use 1-64 of A-Z a-z 0-9 _ . -")
+        session = self._sessions.get(session_id)
+        if session is None:
+            if self._root is None:
+                raise RuntimeError("LocalBackend is used outside 'async with'")
+            workspace = self._root / session_id
+            workspace.mkdir(mode=0o755, exist_ok=True)
+            if (owner := self._owner()) is not None:
+                os.chown(workspace, *owner)
+            session = self._sessions[session_id] = _Session(workspace=workspace)
+        return session
+
+    async def close_session(self, session_id: str) -> None:
+        """Stop the session's interpreter and delete its workspace."""
+        session = self._sessions.pop(session_id, None)
+        if session is None:
+            return
+        with anyio.CancelScope(shield=True):
+            if session.worker is not None:
+                await session.worker.aclose()
+            shutil.rmtree(session.workspace, ignore_errors=True)
+
+    # launching
+
+    def _new_group(self) -> RunGroup | None:
+        if self._cgroups.memory is None and self._cgroups.pids is None:
+            return None
+        limits = self._settings.limits
+        return self._cgroups.new_group(memory_bytes=limits.memory_mb << 20, max_procs=limits.max_procs)
+
+    def _launch(
+        self, command: list[str], group: RunGroup | None, workspace: Path, *, status: bool
+    ) -> tuple[Launch, dict[int, int], list[int]]:
+        """The launch plus the fds the child gets (target -> ours) and ours to close after spawning."""
+        caps = self._capabilities
+        extra: dict[int, int] = {}
+        to_close: list[int] = []
+        if caps.mechanism == "bwrap" and caps.seccomp:
+            read_end, write_end = os.pipe2(os.O_CLOEXEC)
+            os.write(write_end, deny_unix_sockets_bpf())
+            os.close(write_end)
+            extra[_SECCOMP_FD] = read_end
+            to_close.append(read_end)
+        launch = build_launch(
+            caps.mechanism,
+            command,
+            workspace=workspace,
+            limits=self._settings.limits,
+            cgroup_procs=group.procs_files if group is not None else [],
+            has_memory_cgroup=group is not None and group.memory is not None,
+            seccomp_fd=_SECCOMP_FD if _SECCOMP_FD in extra else None,
+            status_fd=_STATUS_FD if status and caps.mechanism == "bwrap" else None,
+        )
+        return launch, extra, to_close
+
+    # the backend interface
+
+    async def execute(
+        self, session_id: str, code: str, *, language: Language, timeout_s: float, persistent: bool
+    ) -> ExecutionResult:
+        session = self._session(session_id)
+        async with session.lock:
+            if persistent:
+                if language != "python":
+                    raise SandboxUsageError("persistent mode runs Python only; use language='python'")
+                if session.worker is None:
+                    session.worker = PersistentWorker(
+                        python=str(self._settings.python),
+                        limits=self._settings.limits,
+                        make_launch=lambda command, group: self._worker_launch(command, group, session.workspace),
+                        new_group=self._new_group,
+                    )
+                return await session.worker.run(
+                    code, timeout_s=timeout_s, output_cap=self._settings.limits.output_kb * 1024
+                )
+            return await self._run_once(session.workspace, code, language=language, timeout_s=timeout_s)
+
+    def _worker_launch(
+        self, command: list[str], group: RunGroup | None, workspace: Path
+    ) -> tuple[Launch, dict[int, int]]:
+        launch, extra, _ = self._launch(command, group, workspace, status=False)
+        return launch, extra  # the worker closes the extra fds once its child holds copies
+
+    async def _run_once(self, workspace: Path, code: str, *, language: Language, timeout_s: float) -> ExecutionResult:
+        python = str(self._settings.python)
+        code_fd = os.memfd_create("sandbox-code", os.MFD_CLOEXEC)
+        null_fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+        group: RunGroup | None = None
+        to_close = [code_fd, null_fd]
+        try:
+            os.write(code_fd, code.encode("utf-8", errors="surrogatepass"))
+            os.lseek(code_fd, 0, os.SEEK_SET)
+            if language == "python":
+                # The program comes on stdin ("-") so sys.path[0] is the workspace, as with "python file.py".
+                command, fds = [python, "-E", "-s", "-"], {0: code_fd}
+            else:
+                command, fds = ["/bin/bash", f"/dev/fd/{_CODE_FD}"], {0: null_fd, _CODE_FD: code_fd}
+            group = self._new_group()
+            launch, extra, closers = self._launch(command, group, workspace, status=True)
+            to_close += closers
+            raw = await supervise(
+                launch,
+                fds={**fds, **extra},
+                timeout_s=timeout_s,
+                output_cap=self._settings.limits.output_kb * 1024,
+                group=group,
+                status_target_fd=_STATUS_FD if self._capabilities.mechanism == "bwrap" else None,
+            )
+            return to_result(raw, group=group, limits=self._settings.limits)
+        finally:
+            for fd in to_close:
+                os.close(fd)
+            if group is not None:
+                group.remove()
+
+    async def write_file(self, session_id: str, path: str, data: bytes) -> None:
+        session = self._session(session_id)
+        async with session.lock:
+            _workspace.write_file(session.workspace, path, data, owner=self._owner())
+
+    async def read_file(self, session_id: str, path: str, *, max_bytes: int) -> bytes:
+        session = self._session(session_id)
+        async with session.lock:
+            return _workspace.read_file(session.workspace, path, max_bytes=max_bytes)
+
+    async def list_files(self, session_id: str) -> tuple[list[FileInfo], bool]:
+        session = self._session(session_id)
+        async with session.lock:
+            return _workspace.list_files(session.workspace)

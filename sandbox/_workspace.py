@@ -1,0 +1,146 @@
+"""File access confined to one session workspace: relative paths only, no ``..``, no symlinks followed.
+
+Every lookup walks the path one component at a time with ``openat(O_NOFOLLOW)`` from a descriptor of
+the workspace, so a symlink the sandboxed code planted (even one swapped in mid-call) can never lead
+the server outside. Each refusal says what is allowed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+from pydantic import BaseModel
+from tdscaling.sandbox._errors import SandboxUsageError, WorkspacePathError
+
+ALLOWED = "paths are relative to the session workspace, without '..' and not through symlinks"
+_MAX_PARTS = 64
+_MAX_LIST = 2000
+
+
+class FileInfo(BaseModel):
+    """One entry of a workspace listing."""
+
+    path: str
+    kind: str  # "file", "dir", "symlink" or "other"
+    size: int
+
+
+def split_path(path: str) -> list[str]:
+    """The components of a workspace path, or :class:`WorkspacePathError` with what is allowed."""
+    if not path or "\x00" in path:
+        raise WorkspacePathError(f"empty or NUL-containing path; {ALLOWED}")
+    if path.startswith("/"):
+        raise WorkspacePathError(f"absolute path {path!r} refused; {ALLOWED}")
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise WorkspacePathError(f"path {path!r} contains '..'; {ALLOWED}")
+    if not parts:
+        raise WorkspacePathError(f"path {path!r} names the workspace itself; name a file in it")
+    if len(parts) > _MAX_PARTS or any(len(p.encode()) > 255 for p in parts):
+        raise WorkspacePathError(f"path {path[:80]!r}... is too long")
+    return parts
+
+
+def _open_dir(root: Path, parts: list[str], *, create: bool) -> int:
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for part in parts:
+            if create:
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(part, 0o755, dir_fd=fd)
+            try:
+                next_fd = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+            except FileNotFoundError as e:
+                raise SandboxUsageError(f"no directory {part!r} in the workspace") from e
+            except (NotADirectoryError, OSError) as e:
+                raise WorkspacePathError(f"{part!r} is not a plain directory (symlink or file); {ALLOWED}") from e
+            os.close(fd)
+            fd = next_fd
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def write_file(root: Path, path: str, data: bytes, *, owner: tuple[int, int] | None = None) -> None:
+    """Create or replace ``path`` in the workspace with ``data``; parent directories are created."""
+    parts = split_path(path)
+    dir_fd = _open_dir(root, parts[:-1], create=True)
+    try:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        try:
+            fd = os.open(parts[-1], flags, 0o644, dir_fd=dir_fd)
+        except OSError as e:
+            raise WorkspacePathError(f"cannot write {path!r}: {e.strerror}; {ALLOWED}") from e
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise WorkspacePathError(f"{path!r} exists and is not a regular file")
+            if owner is not None:
+                os.fchown(fd, *owner)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+    finally:
+        os.close(dir_fd)
+
+
+def read_file(root: Path, path: str, *, max_bytes: int) -> bytes:
+    """The content of regular file ``path``; refuses symlinks, FIFOs, devices and files over ``max_bytes``."""
+    parts = split_path(path)
+    dir_fd = _open_dir(root, parts[:-1], create=False)
+    try:
+        try:
+            fd = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
+        except FileNotFoundError as e:
+            raise SandboxUsageError(f"no file {path!r} in the workspace") from e
+        except OSError as e:
+            raise WorkspacePathError(f"cannot read {path!r}: {e.strerror}; {ALLOWED}") from e
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise WorkspacePathError(f"{path!r} is not a regular file")
+            if info.st_size > max_bytes:
+                raise SandboxUsageError(f"{path!r} has {info.st_size} bytes; the file tools move at most {max_bytes}")
+            chunks, total = [], 0
+            while chunk := os.read(fd, 1 << 20):
+                total += len(chunk)
+                if total > max_bytes:
+                    raise SandboxUsageError(f"{path!r} grew past {max_bytes} bytes while being read")
+                chunks.append(chunk)
+            return b"".join(chunks)
+        finally:
+            os.close(fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _walk(directory: Path, prefix: str) -> Iterator[FileInfo]:
+    with os.scandir(directory) as entries:
+        for entry in sorted(entries, key=lambda e: e.name):
+            info = entry.stat(follow_symlinks=False)
+            rel = f"{prefix}{entry.name}"
+            if entry.is_symlink():
+                yield FileInfo(path=rel, kind="symlink", size=0)
+            elif entry.is_dir(follow_symlinks=False):
+                yield FileInfo(path=rel, kind="dir", size=0)
+                yield from _walk(Path(entry.path), rel + "/")
+            elif stat.S_ISREG(info.st_mode):
+                yield FileInfo(path=rel, kind="file", size=info.st_size)
+            else:
+                yield FileInfo(path=rel, kind="other", size=0)
+
+
+def list_files(root: Path) -> tuple[list[FileInfo], bool]:
+    """Every entry under the workspace (symlinks listed, never followed) and whether the list was cut."""
+    found: list[FileInfo] = []
+    for item in _walk(root, ""):
+        if len(found) >= _MAX_LIST:
+            return found, True
+        found.append(item)
+    return found, False
