@@ -137,7 +137,7 @@ def add_policy(parent: ClusterSpec, indexes: Indexes, rng: random.Random) -> Clu
                     options.append((t.name, p.name, hi, p.type, p.minimum or 0))
     if not options:
         return None
-    tool, param, hi, ptype, lo = rng.choice(sorted(options))
+    tool, param, hi, _ptype, lo = rng.choice(sorted(options))
     cap = max(lo + 1, round(hi * rng.choice((0.5, 0.6, 0.75))))
     noun = param.replace("_", " ")
     pre = Compare(param=param, op="<=", value=float(cap),
