@@ -1,9 +1,176 @@
-"""``tdscaling serve`` and ``tdscaling claude-config`` (to be written)."""
+"""``tdscaling serve`` and ``tdscaling claude-config``.
+
+Heavy imports (mcp, uvicorn, faker) stay inside the command bodies so ``tdscaling --help`` stays fast.
+This is the edge where the environment is read (the data directory, the token variable).
+"""
 
 from __future__ import annotations
 
+import json
+import logging
+import os
+import shutil
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
 import typer
+
+if TYPE_CHECKING:
+    from ._catalog import Catalog
+
+
+class TransportName(StrEnum):
+    stdio = "stdio"
+    http = "http"
+
+
+def data_dir() -> Path:
+    """Where ``serve`` keeps its databases: ``$XDG_DATA_HOME/tdscaling`` or ``~/.local/share/tdscaling``."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "tdscaling"
+
+
+def _fail(command: str, message: str) -> NoReturn:
+    typer.echo(f"tdscaling {command}: error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _catalog(command: str, dirs: list[Path]) -> Catalog:
+    from ._catalog import Catalog
+    from ._errors import SpecError
+
+    try:
+        return Catalog.load(dirs)
+    except SpecError as e:
+        _fail(command, str(e))
+
+
+def _db_name(ref: str, seed: int) -> str:
+    stem = Path(ref).stem if ref.endswith(".json") else ref
+    return f"{stem}-{seed}.sqlite3"
+
+
+ClusterArg = Annotated[str, typer.Argument(help="A domain name, a cluster id (with --clusters) or a ClusterSpec "
+                                                "JSON file.", show_default=False)]
+ClustersOpt = Annotated[Path | None, typer.Option("--clusters", help="A clusters.jsonl file to look ids up in.")]
+CatalogOpt = Annotated[list[Path] | None, typer.Option("--catalog", help="A directory of extra domain files "
+                                                                         "(repeatable).")]
+SeedOpt = Annotated[int | None, typer.Option(help="World seed (default: the cluster's).")]
+
+
+def serve(
+    cluster: ClusterArg,
+    transport: Annotated[TransportName, typer.Option(help="stdio for an MCP host; http for remote clients.")]
+    = TransportName.stdio,
+    host: Annotated[str, typer.Option(help="HTTP address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="HTTP port (0 picks a free one).")] = 8000,
+    db: Annotated[str | None, typer.Option(help="SQLite file to keep state in, or :memory: "
+                                                "(default: a file per cluster in the data directory).")] = None,
+    seed: SeedOpt = None,
+    rows: Annotated[int | None, typer.Option(min=1, max=100_000, help="Rows per entity when seeding.")] = None,
+    token: Annotated[str | None, typer.Option(envvar="TDSCALING_TOKEN", help="Bearer token HTTP clients must "
+                                                                             "send.")] = None,
+    insecure: Annotated[bool, typer.Option(help="Allow a non-loopback --host without --token.")] = False,
+    clusters: ClustersOpt = None,
+    catalog: CatalogOpt = None,
+    log_level: Annotated[str, typer.Option(help="Logging level (logs go to stderr).")] = "WARNING",
+) -> None:
+    """Serve a Business Cluster as a stateful MCP server (stdio or streamable HTTP)."""
+    logging.basicConfig(stream=sys.stderr, level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    from ._errors import SpecError
+    from ._transport import InsecureBindError, check_bind
+
+    if transport is TransportName.http:
+        try:
+            check_bind(host, token=token, insecure=insecure)
+        except InsecureBindError as e:
+            _fail("serve", str(e))
+    cat = _catalog("serve", catalog or [])
+    from ._resolve import load_cluster
+    from ._runtime import ClusterRuntime
+
+    try:
+        spec = load_cluster(cluster, cat, clusters_file=clusters)
+        world_seed = spec.seed_recipe.seed if seed is None else seed
+        path = db or str(data_dir() / _db_name(cluster, world_seed))
+        runtime = ClusterRuntime(spec, cat, db=path, seed=world_seed, rows=rows)
+    except SpecError as e:
+        _fail("serve", str(e))
+    except OSError as e:
+        _fail("serve", f"cannot open the database {db}: {e.strerror or e}")
+    try:
+        if transport is TransportName.stdio:
+            import anyio
+
+            from ._transport import serve_stdio
+
+            anyio.run(serve_stdio, runtime)
+        else:
+            from ._transport import serve_http
+
+            def ready(url: str) -> None:
+                typer.echo(f"tdscaling: serving {runtime.name} at {url} (state in {path})", err=True)
+
+            try:
+                serve_http(runtime, host=host, port=port, token=token, insecure=insecure, on_ready=ready)
+            except OSError as e:
+                _fail("serve", f"cannot listen on {host}:{port}: {e.strerror or e}")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        runtime.close()
+
+
+def _command() -> tuple[str, list[str]]:
+    """The absolute command that runs ``tdscaling`` from this installation."""
+    script = Path(sys.executable).parent / "tdscaling"
+    if script.is_file() and os.access(script, os.X_OK):
+        return str(script), []
+    found = shutil.which("tdscaling")
+    if found:
+        return str(Path(found).resolve()), []
+    return str(Path(sys.executable).resolve()), ["-m", "tdscaling.synth"]
+
+
+def claude_config(
+    clusters_: Annotated[list[str], typer.Argument(metavar="CLUSTER...", help="Domains, cluster ids or ClusterSpec "
+                                                                              "files to serve.", show_default=False)],
+    db_dir: Annotated[Path | None, typer.Option(help="Where the servers keep their databases "
+                                                     "(default: the data directory).")] = None,
+    seed: SeedOpt = None,
+    clusters: ClustersOpt = None,
+    catalog: CatalogOpt = None,
+) -> None:
+    """Print a claude_desktop_config.json that serves each CLUSTER over stdio."""
+    from ._errors import SpecError
+    from ._resolve import load_cluster
+
+    cat = _catalog("claude-config", catalog or [])
+    command, prefix = _command()
+    where = (db_dir or data_dir()).expanduser().resolve()
+    servers: dict[str, dict[str, object]] = {}
+    for ref in clusters_:
+        try:
+            spec = load_cluster(ref, cat, clusters_file=clusters)
+        except SpecError as e:
+            _fail("claude-config", str(e))
+        world_seed = spec.seed_recipe.seed if seed is None else seed
+        target = str(Path(ref).resolve()) if ref.endswith(".json") or Path(ref).is_file() else ref
+        args = [*prefix, "serve", target, "--db", str(where / _db_name(ref, world_seed))]
+        if seed is not None:
+            args += ["--seed", str(seed)]
+        if clusters is not None:
+            args += ["--clusters", str(clusters.resolve())]
+        for d in catalog or []:
+            args += ["--catalog", str(d.resolve())]
+        name = _db_name(ref, world_seed).removesuffix(f"-{world_seed}.sqlite3")
+        servers[f"tdscaling-{name}"] = {"command": command, "args": args}
+    typer.echo(json.dumps({"mcpServers": servers}, indent=2))
 
 
 def register(app: typer.Typer) -> None:
     """Add ``serve`` and ``claude-config`` to ``app``."""
+    app.command("serve")(serve)
+    app.command("claude-config")(claude_config)
