@@ -5,8 +5,9 @@ of A is what B needs, with ``reason``:
 
 * ``enables_state``: A leaves a record in a state B requires (pay_order -> ship_order);
 * ``produces_id``: A reveals an id that B requires (search_customers -> get_customer);
-* ``informs``: A reveals a value B can use as an optional filter (get_customer -> search_orders), or, across
-  two domains, a record of a shared concept B can look up by its join key.
+* ``informs``: A reveals a value B can use as an optional filter (get_customer -> search_orders), A changes
+  the records an aggregate B computes over (pay_order -> order_statistics), or, across two domains, A
+  returns a record of a shared concept B can look up by its join key.
 
 When several reasons hold, the strongest (in that order) is the edge's ``reason``; ``reasons`` keeps all.
 """
@@ -41,6 +42,8 @@ def _reasons(a: ToolSpec, b: ToolSpec) -> list[tuple[Reason, str]]:
             if not p.required and p.ref in revealed and p.type == "ref":
                 out.append(("informs", f"filter by {p.ref}"))
                 break
+    if not out and b.kind == "aggregate" and not a.read_only and a.entity == b.entity:
+        out.append(("informs", f"changes the {a.entity} records it aggregates"))
     return out
 
 
