@@ -1,0 +1,158 @@
+"""Parse a model's tool-call arguments, repairing only what is trivially repairable.
+
+Repairs, applied in one pass that tracks string boundaries (so text inside strings is
+never touched): code fences around the JSON, single-quoted strings, Python literals
+``True``/``False``/``None``, unquoted object keys, trailing commas, raw newlines inside
+strings, missing closing braces or brackets at the end, and a JSON object encoded
+twice as a JSON string. Anything else (an unterminated string, mismatched brackets,
+prose around the JSON, a value that is not an object) is not guessed at: the result
+carries an error message the model can read and react to.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+_FENCE = re.compile(r"^```[a-zA-Z0-9_-]*\s*\n?(.*?)\n?\s*```$", re.DOTALL)
+_PY_LITERALS = {"True": "true", "False": "false", "None": "null", "true": "true", "false": "false", "null": "null"}
+_CLOSER = {"{": "}", "[": "]"}
+
+
+@dataclass(frozen=True)
+class ParsedArguments:
+    """The outcome of parsing: an object, or an error that says why not."""
+
+    value: dict[str, Any] | None
+    repaired: bool = False
+    error: str | None = None
+
+
+def parse_arguments(raw: str | None, *, tool_name: str = "the tool") -> ParsedArguments:
+    """Parse ``raw`` into a JSON object, repairing trivial damage.
+
+    An empty string means "no arguments" (``{}``), as several providers send it for
+    parameterless tools.
+    """
+    if raw is None or not raw.strip():
+        return ParsedArguments({})
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as first_error:
+        # The message names the model's own text, not our repaired version of it.
+        detail = f"{first_error.msg}, line {first_error.lineno} column {first_error.colno}"
+        repaired = _repair(raw)
+        if repaired is None:
+            return _failure(tool_name, detail)
+        try:
+            value = json.loads(repaired)
+        except json.JSONDecodeError:
+            return _failure(tool_name, detail)
+        return _as_object(value, tool_name, repaired=True)
+    return _as_object(value, tool_name, repaired=False)
+
+
+def _as_object(value: Any, tool_name: str, *, repaired: bool) -> ParsedArguments:
+    if isinstance(value, str):
+        # An object serialized twice: '"{\"a\": 1}"'.
+        try:
+            inner = json.loads(value)
+        except json.JSONDecodeError:
+            inner = None
+        if isinstance(inner, dict):
+            return ParsedArguments(inner, repaired=True)
+    if isinstance(value, dict):
+        return ParsedArguments(value, repaired=repaired)
+    kind = {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
+    got = "null" if value is None else kind.get(type(value), type(value).__name__)
+    return ParsedArguments(
+        None,
+        error=(
+            f"The arguments for {tool_name} must be one JSON object of named parameters, but got {got}. "
+            f'Call {tool_name} again with an object such as {{"name": value}}.'
+        ),
+    )
+
+
+def _failure(tool_name: str, detail: str) -> ParsedArguments:
+    return ParsedArguments(
+        None,
+        error=(
+            f"The arguments for {tool_name} are not valid JSON ({detail}). "
+            f"Call {tool_name} again with the arguments as one JSON object."
+        ),
+    )
+
+
+def _repair(raw: str) -> str | None:
+    """Return a repaired JSON text, or ``None`` when the damage is not trivial."""
+    text = raw.strip()
+    fenced = _FENCE.match(text)
+    if fenced:
+        text = fenced.group(1).strip()
+    out: list[str] = []
+    stack: list[str] = []
+    quote: str | None = None
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if quote is not None:
+            if c == "\\" and i + 1 < n:
+                nxt = text[i + 1]
+                out.append("'" if nxt == "'" else c + nxt)  # \' is not a JSON escape
+                i += 2
+                continue
+            if c == quote:
+                out.append('"')
+                quote = None
+            elif c == '"':
+                out.append('\\"')  # a double quote inside a single-quoted string
+            elif c == "\n":
+                out.append("\\n")
+            else:
+                out.append(c)
+            i += 1
+            continue
+        if c in "\"'":
+            quote = c
+            out.append('"')
+        elif c in "{[":
+            stack.append(c)
+            out.append(c)
+        elif c in "}]":
+            if not stack or _CLOSER[stack.pop()] != c:
+                return None
+            _drop_trailing_comma(out)
+            out.append(c)
+        elif c.isalpha() or c == "_":
+            j = i
+            while j < n and (text[j].isalnum() or text[j] == "_"):
+                j += 1
+            word = text[i:j]
+            rest = text[j:].lstrip()
+            if rest.startswith(":") and stack and stack[-1] == "{":
+                out.append(json.dumps(word))  # an unquoted key
+            elif word in _PY_LITERALS:
+                out.append(_PY_LITERALS[word])
+            else:
+                return None
+            i = j
+            continue
+        else:
+            out.append(c)
+        i += 1
+    if quote is not None:
+        return None  # an unterminated string: where it ends is a guess
+    _drop_trailing_comma(out)
+    out.extend(_CLOSER[opener] for opener in reversed(stack))
+    return "".join(out)
+
+
+def _drop_trailing_comma(out: list[str]) -> None:
+    k = len(out) - 1
+    while k >= 0 and out[k].isspace():
+        k -= 1
+    if k >= 0 and out[k] == ",":
+        del out[k]
