@@ -59,7 +59,13 @@ def row_counts(cluster: ClusterSpec, domains: Mapping[str, DomainSpec],
             if f.ref and (d, f.ref) not in counts:
                 counts[(d, f.ref)] = rows or domains[d].entities[f.ref].rows or DEFAULT_ROWS
                 todo.append((d, f.ref))
-    return counts
+    return {k: min(n, _unique_cap(domains[k[0]].entities[k[1]])) for k, n in counts.items()}
+
+
+def _unique_cap(e: EntitySpec) -> int:
+    """An entity with a unique field drawn from a fixed list has at most that many rows (15 airports)."""
+    caps = [len(f.choices or f.values or []) for f in e.fields.values() if f.unique and (f.choices or f.values)]
+    return min(caps, default=100_000)
 
 
 def _stable_seed(*parts: object) -> int:
@@ -131,6 +137,9 @@ def _entity_rows(fake: Faker, seed: int, domain: DomainSpec, ename: str,
     states = [sm.states[i % len(sm.states)] for i in range(n)] if sm else []
     rng.shuffle(states)
     taken: dict[str, set[Any]] = {fname: set() for fname, f in e.fields.items() if f.unique}
+    # a unique field drawn from a fixed list deals its values out like cards (row_counts caps n)
+    decks = {fname: rng.sample(pool, len(pool)) for fname, f in e.fields.items()
+             if f.unique and (pool := list(f.choices or f.values or []))}
     out: list[dict[str, Any]] = []
     for i, id_ in enumerate(ids[ename]):
         row: dict[str, Any] = {"id": id_}
@@ -140,6 +149,9 @@ def _entity_rows(fake: Faker, seed: int, domain: DomainSpec, ename: str,
                 continue
             if not f.required and rng.random() >= OPTIONAL_FILL:
                 row[fname] = None
+                continue
+            if fname in decks:
+                row[fname] = decks[fname][i]
                 continue
             v = _value(fake, rng, fname, f, ids)
             if f.unique:
