@@ -1,7 +1,8 @@
 """Parse a model's tool-call arguments, repairing only what is trivially repairable.
 
 Repairs, applied in one pass that tracks string boundaries (so text inside strings is
-never touched): code fences around the JSON, single-quoted strings, Python literals
+never touched): code fences around the JSON, single-quoted strings and Python's string
+escapes (``\\'``, ``\\xNN``, ``\\UNNNNNNNN``), Python literals
 ``True``/``False``/``None``, unquoted object keys, trailing commas, raw newlines inside
 strings, missing closing braces or brackets at the end, and a JSON object encoded
 twice as a JSON string. Anything else (an unterminated string, mismatched brackets,
@@ -19,6 +20,7 @@ from typing import Any
 _FENCE = re.compile(r"^```[a-zA-Z0-9_-]*\s*\n?(.*?)\n?\s*```$", re.DOTALL)
 _PY_LITERALS = {"True": "true", "False": "false", "None": "null", "true": "true", "false": "false", "null": "null"}
 _CLOSER = {"{": "}", "[": "]"}
+_HEX = frozenset("0123456789abcdefABCDEF")
 
 
 @dataclass(frozen=True)
@@ -100,9 +102,9 @@ def _repair(raw: str) -> str | None:
         c = text[i]
         if quote is not None:
             if c == "\\" and i + 1 < n:
-                nxt = text[i + 1]
-                out.append("'" if nxt == "'" else c + nxt)  # \' is not a JSON escape
-                i += 2
+                escape, width = _python_escape(text, i)
+                out.append(escape)
+                i += width
                 continue
             if c == quote:
                 out.append('"')
@@ -148,6 +150,21 @@ def _repair(raw: str) -> str | None:
     _drop_trailing_comma(out)
     out.extend(_CLOSER[opener] for opener in reversed(stack))
     return "".join(out)
+
+
+def _python_escape(text: str, i: int) -> tuple[str, int]:
+    """Translate the escape at ``text[i]`` (a backslash) to JSON, and say how long it was.
+
+    Python's ``repr`` writes ``\\'``, ``\\xNN`` and ``\\UNNNNNNNN``, which JSON lacks.
+    """
+    nxt = text[i + 1]
+    if nxt == "'":
+        return "'", 2
+    for letter, width in (("x", 2), ("U", 8)):
+        digits = text[i + 2 : i + 2 + width]
+        if nxt == letter and len(digits) == width and all(d in _HEX for d in digits):
+            return json.dumps(chr(int(digits, 16)))[1:-1], 2 + width
+    return text[i : i + 2], 2
 
 
 def _drop_trailing_comma(out: list[str]) -> None:

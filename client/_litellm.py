@@ -183,9 +183,13 @@ def _translate(error: Exception, model: str) -> ModelError:
 
 
 def _retry_after(error: Exception) -> float | None:
-    headers = getattr(getattr(error, "response", None), "headers", None)
-    value = headers.get("retry-after") if headers is not None else None
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None  # an HTTP date; the exponential backoff is good enough
+    # litellm keeps the provider's headers on the exception; its ``response`` is often synthetic.
+    response = getattr(error, "response", None)
+    for headers in (getattr(error, "litellm_response_headers", None), getattr(response, "headers", None)):
+        value = headers.get("retry-after") if headers is not None else None
+        if value is not None:
+            try:
+                return float(value)
+            except ValueError:
+                return None  # an HTTP date; the exponential backoff is good enough
+    return None

@@ -30,7 +30,7 @@ class NetworkBlockedError(OSError):
     """Raised by the audit hook for a non-loopback connection during a test."""
 
 
-class _Guard:
+class NetworkGuard:
     def __init__(self) -> None:
         self.enabled = False
         self.violations: list[str] = []
@@ -65,12 +65,12 @@ def _is_loopback(host: Any) -> bool:
         return False
 
 
-GUARD = _Guard()
+GUARD = NetworkGuard()
 sys.addaudithook(GUARD.hook)
 
 
 @pytest.fixture(autouse=True)
-def network_guard() -> Iterator[_Guard]:
+def network_guard() -> Iterator[NetworkGuard]:
     """Fail the test if it reached for a non-loopback address."""
     GUARD.violations.clear()
     GUARD.enabled = True
