@@ -6,6 +6,7 @@ from types import TracebackType
 from typing import Literal, Protocol, Self, runtime_checkable
 
 from pydantic import BaseModel
+
 from tdscaling.sandbox._results import ExecutionResult, Language
 from tdscaling.sandbox._settings import IsolationLevel
 from tdscaling.sandbox._workspace import FileInfo

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import re
 import shlex
+import socket
 import tarfile
 import time
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from types import TracebackType
 from typing import Any, Self
 
 import anyio
+
 from tdscaling.sandbox._backend import IsolationReport, Layer
 from tdscaling.sandbox._errors import SandboxBrokenError, SandboxUsageError, WorkspacePathError
 from tdscaling.sandbox._process import CappedBuffer
@@ -33,12 +35,28 @@ _SESSION_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 def docker_client() -> Any:
     """A connected docker client, or :class:`SandboxBrokenError` saying why there is none."""
-    try:
-        import docker
+    import docker
+    from docker.utils import kwargs_from_env
 
-        client = docker.from_env(timeout=10)
+    base_url = str(kwargs_from_env().get("base_url") or "unix:///var/run/docker.sock")
+    if "unix://" in base_url:
+        # The SDK leaks its socket when a Unix-socket connect fails; probe with our own first.
+        path = base_url.split("unix://", 1)[1]
+        with socket.socket(socket.AF_UNIX) as probe:
+            probe.settimeout(2)
+            try:
+                probe.connect(path)
+            except OSError as e:
+                raise SandboxBrokenError(f"no Docker engine reachable at {path}: {e.strerror or e}") from e
+    client = None
+    try:
+        # A pinned API version: with "auto" the constructor itself calls the engine and, when that
+        # fails, leaks its socket before we could close the client. 1.41 is Docker 20.10 and later.
+        client = docker.from_env(version="1.41", timeout=10)
         client.ping()
     except Exception as e:  # the SDK raises many types for "no engine"; all mean the same here
+        if client is not None:
+            client.close()
         raise SandboxBrokenError(f"no Docker engine reachable: {e}") from e
     return client
 

@@ -71,14 +71,20 @@ def _probe(mechanism: Mechanism, *, python: str, seccomp: bool) -> tuple[bool, s
     return True, "works"
 
 
-def detect_local(settings: SandboxSettings) -> LocalCapabilities:
-    """Try bubblewrap, then ``unshare``, then a plain subprocess; report every layer and why."""
+def detect_local(settings: SandboxSettings, *, only: Mechanism | None = None) -> LocalCapabilities:
+    """Try bubblewrap, then ``unshare``, then a plain subprocess; report every layer and why.
+
+    ``only`` skips the stronger mechanisms (for tests and the benchmark's layer-by-layer costs).
+    """
     python = str(settings.python)
     layers: list[Layer] = []
     warnings: list[str] = []
     seccomp = False
     mechanism: Mechanism = "subprocess"
-    ok, why = _probe("bwrap", python=python, seccomp=False)
+    if only in (None, "bwrap"):
+        ok, why = _probe("bwrap", python=python, seccomp=False)
+    else:
+        ok, why = False, f"skipped: only {only!r} was asked for"
     if ok:
         mechanism = "bwrap"
         if seccomp_supported():
@@ -110,7 +116,10 @@ def detect_local(settings: SandboxSettings) -> LocalCapabilities:
             warnings.append("no seccomp filter; host Unix sockets are hidden only by not being mounted")
     else:
         layers.append(Layer(name="bubblewrap", active=False, detail=why))
-        ok, why = _probe("unshare", python=python, seccomp=False)
+        if only in (None, "bwrap", "unshare"):
+            ok, why = _probe("unshare", python=python, seccomp=False)
+        else:
+            ok, why = False, f"skipped: only {only!r} was asked for"
         layers.append(
             Layer(name="unshare namespaces", active=ok, detail="pid, net, ipc, uts namespaces" if ok else why)
         )

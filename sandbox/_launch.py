@@ -49,6 +49,7 @@ def _launcher_script(
     lines = [f"echo $$ > {shlex.quote(str(p))} || {_fail('cannot join cgroup')}" for p in cgroup_procs]
     if cwd is not None:
         lines.append(f"cd {shlex.quote(str(cwd))} || {_fail('cannot enter workspace')}")
+        lines.append("unset OLDPWD")
     lines += [
         f"ulimit -t {limits.cpu_s + 1}",
         f"ulimit -S -t {limits.cpu_s}",
@@ -60,7 +61,7 @@ def _launcher_script(
         # Only without a memory cgroup: RLIMIT_AS also caps threads' reserved stacks and arenas.
         lines.append(f"ulimit -v {limits.memory_mb * 1024}")
     if limit_nproc:
-        lines.append(f"ulimit -u {limits.max_procs}")
+        lines.append(f"ulimit -p {limits.max_procs}")  # dash spells RLIMIT_NPROC -p
     lines.append('exec "$@"')
     return "; ".join(lines)
 
@@ -94,6 +95,7 @@ def _bwrap_args(*, workspace: Path, limits: Limits, seccomp_fd: int | None, stat
         "--dev", "/dev",
         "--size", str(limits.tmp_mb << 20), "--tmpfs", "/tmp",
         "--bind", str(workspace), SANDBOX_WORKSPACE,
+        "--remount-ro", "/",  # the root tmpfs and /etc: only the workspace and /tmp stay writable
         "--chdir", SANDBOX_WORKSPACE,
     ]  # fmt: skip
     if seccomp_fd is not None:

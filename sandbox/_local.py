@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Self
 
 import anyio
+
 from tdscaling.sandbox import _workspace
 from tdscaling.sandbox._backend import IsolationReport
 from tdscaling.sandbox._cgroups import CgroupParent, RunGroup

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from importlib import resources
 
 import anyio
+
 from tdscaling.sandbox._cgroups import RunGroup
 from tdscaling.sandbox._launch import Launch
 from tdscaling.sandbox._process import CappedBuffer, Child, drain_now, nonblocking_pipe, pump

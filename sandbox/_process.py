@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import anyio
+
 from tdscaling.sandbox._launch import Launch
 
 _READ_CHUNK = 1 << 16

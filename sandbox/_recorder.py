@@ -10,6 +10,7 @@ from typing import IO, Self
 
 import anyio
 from pydantic import BaseModel
+
 from tdscaling.sandbox._results import ExecutionResult, Language
 from tdscaling.sandbox._settings import IsolationLevel
 

@@ -10,6 +10,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
 
 from pydantic import Field
+
 from tdscaling.sandbox._backend import IsolationReport, SandboxBackend
 from tdscaling.sandbox._errors import SandboxUsageError
 from tdscaling.sandbox._local import SESSION_ID

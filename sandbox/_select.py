@@ -43,14 +43,14 @@ def plan_backend(settings: SandboxSettings) -> BackendPlan:
     if settings.backend in ("auto", "docker"):
         docker_error = _docker_available()
         if docker_error is None:
-            return _checked(settings, BackendPlan("docker", docker_report(settings.docker_image), None, None))
+            return checked(settings, BackendPlan("docker", docker_report(settings.docker_image), None, None))
         if settings.backend == "docker":
             raise IsolationUnavailableError(f"--backend docker was asked for, but {docker_error}")
     local = detect_local(settings)
-    return _checked(settings, BackendPlan("local", local.report, local, docker_error))
+    return checked(settings, BackendPlan("local", local.report, local, docker_error))
 
 
-def _checked(settings: SandboxSettings, plan: BackendPlan) -> BackendPlan:
+def checked(settings: SandboxSettings, plan: BackendPlan) -> BackendPlan:
     if _RANK[plan.report.level] < _RANK[settings.require_isolation]:
         raise IsolationUnavailableError(
             f"isolation {settings.require_isolation!r} is required but this host gives {plan.report.level!r} "

@@ -12,10 +12,11 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
+
 from tdscaling.sandbox._errors import SandboxBrokenError, SandboxError, SandboxUsageError
 from tdscaling.sandbox._recorder import RecentSummary
 from tdscaling.sandbox._sandbox import ExecuteCodeOutput, Sandbox, open_sandbox
-from tdscaling.sandbox._select import BackendPlan, plan_backend
+from tdscaling.sandbox._select import BackendPlan, checked, plan_backend
 from tdscaling.sandbox._settings import SandboxSettings
 from tdscaling.sandbox._workspace import ALLOWED, FileInfo
 
@@ -111,7 +112,7 @@ def build_sandbox_server(
     :class:`~tdscaling.sandbox.IsolationUnavailableError` below ``settings.require_isolation``.
     The sandbox itself starts with the server's lifespan and is shared by every connection.
     """
-    chosen = plan if plan is not None else plan_backend(settings)
+    chosen = checked(settings, plan) if plan is not None else plan_backend(settings)
     shared = _Shared(settings, chosen)
     server: MCPServer[Any] = MCPServer(
         name, instructions=instructions(chosen, settings), lifespan=shared.lifespan, log_level="WARNING"

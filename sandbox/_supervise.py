@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import assert_never
 
 import anyio
+
 from tdscaling.sandbox._cgroups import RunGroup
 from tdscaling.sandbox._errors import SandboxBrokenError
 from tdscaling.sandbox._launch import LAUNCHER_ERROR_PREFIX, LAUNCHER_FAILED_EXIT, Launch

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from pydantic import BaseModel
+
 from tdscaling.sandbox._errors import SandboxUsageError, WorkspacePathError
 
 ALLOWED = "paths are relative to the session workspace, without '..' and not through symlinks"

@@ -55,6 +55,7 @@ def _settings(
     workspace: Path | None = None,
 ) -> SandboxSettings:
     from pydantic import ValidationError
+
     from tdscaling.sandbox._settings import Limits, SandboxSettings
 
     limit_values = {
@@ -88,7 +89,7 @@ _OUTPUT_OPT = typer.Option(None, "--output-kb", metavar="KIB", help="cap on stdo
 def serve(
     transport: str = typer.Option("stdio", "--transport", help="stdio or http (streamable HTTP)"),
     host: str = typer.Option("127.0.0.1", "--host", help="HTTP bind address"),
-    port: str = typer.Option("8000", "--port", help="HTTP port"),
+    port: str = typer.Option("8000", "--port", help="HTTP port (0: any free port, printed at start)"),
     backend: str = _BACKEND_OPT,
     record: Path | None = typer.Option(None, "--record", help="append one JSON line per execution to FILE"),
     require_isolation: str = _REQUIRE_OPT,
@@ -100,7 +101,7 @@ def serve(
 ) -> None:
     """Serve the sandbox as an MCP server (stdio by default)."""
     _choice("--transport", transport, _TRANSPORTS)
-    port_number = _number("--port", port, int)
+    port_number = 0 if port == "0" else _number("--port", port, int)
     settings = _settings(
         backend=backend,
         require_isolation=require_isolation,
@@ -112,6 +113,7 @@ def serve(
         workspace=workspace,
     )
     import anyio
+
     from tdscaling.sandbox._errors import IsolationUnavailableError
     from tdscaling.sandbox._server import build_sandbox_server
 
@@ -122,8 +124,20 @@ def serve(
     typer.echo(f"tdscaling sandbox: {server.instructions.splitlines()[0] if server.instructions else ''}", err=True)
     if transport == "stdio":
         anyio.run(server.run_stdio_async)
-    else:
-        anyio.run(lambda: server.run_streamable_http_async(host=host, port=port_number))
+        return
+    import socket
+
+    import uvicorn
+
+    # Bind before announcing, so the printed URL (with the real port when --port 0) accepts at once.
+    try:
+        sock = socket.create_server((host, port_number))
+    except OSError as e:
+        _die(f"cannot listen on {host}:{port_number}: {e.strerror}")
+    bound_port = sock.getsockname()[1]
+    typer.echo(f"tdscaling sandbox: listening on http://{host}:{bound_port}/mcp", err=True)
+    config = uvicorn.Config(server.streamable_http_app(host=host), log_level="warning")
+    anyio.run(lambda: uvicorn.Server(config).serve(sockets=[sock]))
 
 
 def check(
@@ -199,6 +213,7 @@ def run(
         output_kb=output_kb,
     )
     import anyio
+
     from tdscaling.sandbox._errors import IsolationUnavailableError, SandboxUsageError
     from tdscaling.sandbox._sandbox import ExecuteCodeOutput, open_sandbox
 
