@@ -548,15 +548,13 @@ def _mode_branch(pl: Planner, d: _Draft, tools: dict[str, _Tool], rng: random.Ra
             for t, states in ((a, sa), (b, sb)):
                 extra = pl.values_for(d, t, rng, skip={f"{entity}_id"})
                 cond = Condition(ref=state_ref, op="in", value=states)
-                sid, out = d.add_conditional(t.name, {f"{entity}_id": id_ref, **extra}, cond,
+                _, out = d.add_conditional(t.name, {f"{entity}_id": id_ref, **extra}, cond,
                                              note=f"{say.verb(t.name, entity)} it if it is {' or '.join(states)}")
                 if out is not None and out.is_error:
                     raise PlanningFailure("branch_call_failed", out.text[:200])
             taken = next(s for s in reversed(d.steps) if s.id in d.outputs and s.when is not None)
-            fields = [sm.field]
             refs = {"rid": StepRef(step=taken.id, path="id"), "v0": StepRef(step=taken.id, path=sm.field)}
             goal = say.branch_goal(rng, entity, (say.verb(a.name, entity), sa), (say.verb(b.name, entity), sb))
-            del fields
             return goal, Template(text=f"I checked {say.noun(entity)} {{rid}} and acted on it; it is now {{v0}}.",
                                   refs=refs)
     raise PlanningFailure("no_branch", "no entity here has two transitions from different states")
@@ -692,6 +690,8 @@ def _mode_cross(pl: Planner, d: _Draft, tools: dict[str, _Tool], rng: random.Ran
     get_a = _get_tool(tools, da, ea)
     if get_a is not None:
         sid, out = d.add(get_a, {f"{ea}_id": ref}, note=f"read the {say.noun(ea)} in {da}")
+        if out.is_error:
+            raise PlanningFailure("read_failed", out.text[:200])
         key_ref = StepRef(step=sid, path=j.left_key)
     elif isinstance(ref, StepRef):
         key_ref = StepRef(step=ref.step, path=f"records[0].{j.left_key}")
@@ -703,7 +703,8 @@ def _mode_cross(pl: Planner, d: _Draft, tools: dict[str, _Tool], rng: random.Ran
         raise PlanningFailure("no_bridge_search")
     bid, bout = d.add(search_b.name, {j.right_key: key_ref}, note=f"find the same person in {db}")
     if bout.is_error or not bout.structured or bout.structured.get("total") != 1:
-        raise PlanningFailure("bridge_not_unique", f"{j.right_key} matched {bout.structured and bout.structured.get('total')}")
+        found = bout.structured.get("total") if bout.structured else None
+        raise PlanningFailure("bridge_not_unique", f"{j.right_key} matched {found}")
     fields = _answer_fields(row_b, rng, 2)
     refs = {f"v{i}": StepRef(step=bid, path=f"records[0].{f}") for i, f in enumerate(fields)}
     text = "; ".join(f"{f.replace('_', ' ')}: {{v{i}}}" for i, f in enumerate(fields))
