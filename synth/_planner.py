@@ -218,7 +218,8 @@ class Planner:
 
     # --- locating records -----------------------------------------------------------------------------
     def locate(self, d: _Draft, tools: dict[str, _Tool], domain: str, entity: str, row: dict[str, Any],
-               rng: random.Random, *, reveal: str = "upfront", allow_id_fact: bool = True) -> tuple[StepRef | FactRef, str]:
+               rng: random.Random, *, reveal: str = "upfront", allow_id_fact: bool = True
+               ) -> tuple[StepRef | FactRef, str]:
         """Plan how the assistant finds ``row``: a search by something the user knows (unique), a search
         under a parent the user can name, or the id the user has. Returns the id binding and what the
         record was found by (for the goal text)."""
@@ -373,7 +374,6 @@ def _try_write(pl: Planner, d: _Draft, tools: dict[str, _Tool], t: _Tool, rng: r
                reveal: str = "upfront") -> tuple[str, StepRef] | None:
     """Bind and run one write tool on suitable records; None when no candidate works."""
     domain, entity = t.domain.name, t.spec.entity
-    rows = _rows(d, domain, entity)
     ids = [p for p in t.spec.inputs if p.type == "ref" and p.required]
     for _ in range(6):
         args: dict[str, Binding] = {}
