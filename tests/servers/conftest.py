@@ -175,3 +175,58 @@ def templates() -> Any:
 @pytest.fixture
 def arg_maker(catalog: Catalog) -> Callable[[Any], ArgMaker]:
     return lambda runtime: ArgMaker(runtime, catalog)
+
+
+# --- serve tests: the real ``tdscaling serve`` in a subprocess ---------------------------------------------
+def tdscaling_command() -> list[str]:
+    script = Path(sys.executable).parent / "tdscaling"
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "tdscaling.synth"]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def http_server(tmp_path: Path) -> Callable[..., Any]:
+    """``async with http_server(*serve_args) as (url, proc)``: a served cluster, up and answering."""
+    from contextlib import asynccontextmanager
+
+    @asynccontextmanager
+    async def start(*args: str, port: int | None = None) -> Any:
+        import anyio
+        import httpx2
+
+        port = port or free_port()
+        log_path = tmp_path / f"serve-{port}.log"
+        with log_path.open("w") as log:
+            proc = subprocess.Popen([*tdscaling_command(), "serve", *args, "--transport", "http", "--port", str(port)],
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
+        url = f"http://127.0.0.1:{port}/mcp"
+        try:
+            with anyio.fail_after(60):
+                async with httpx2.AsyncClient() as h:
+                    while True:
+                        assert proc.poll() is None, log_path.read_text()
+                        try:
+                            await h.get(url)
+                            break
+                        except httpx2.TransportError:
+                            await anyio.sleep(0.05)  # polling for the port, bounded by fail_after
+            yield url, proc
+        finally:
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait(15)
+
+    return start
+
+
+@pytest.fixture
+def serve_command() -> list[str]:
+    """The ``tdscaling`` command of this installation, as an argv prefix."""
+    return tdscaling_command()

@@ -384,12 +384,13 @@ async def test_a_cluster_policy_adds_a_precondition_to_its_tool(bank_catalog: Ca
 
 async def test_arguments_are_checked_against_the_schema_before_anything_runs(store_rt: ClusterRuntime) -> None:
     async with Client(store_rt.server) as c:
-        await _fails(c, store_rt, "place_order", {"customer_id": "CUS-000001"}, "Missing required argument 'product_id'",
-                     "such as PRD-000123")
+        await _fails(c, store_rt, "place_order", {"customer_id": "CUS-000001"},
+                     "Missing required argument 'product_id'", "such as PRD-000123")
         await _fails(c, store_rt, "search_orders", {"status": "lost"}, "'status'", '"pending"')
         await _fails(c, store_rt, "search_orders", {"limit": 1000}, "'limit'", "from 1 to 100")
         await _fails(c, store_rt, "get_order", {"order_id": 12}, "'order_id'", "ORD-000123")
-        await _fails(c, store_rt, "get_order", {"order_id": "ORD-000001", "verbose": True}, "Unknown argument 'verbose'")
+        await _fails(c, store_rt, "get_order", {"order_id": "ORD-000001", "verbose": True},
+                     "Unknown argument 'verbose'")
         await _fails(c, store_rt, "no_such_tool", {}, "Unknown tool", "get_order")
 
 

@@ -1,0 +1,48 @@
+"""Bad input never hurts a server: an isError (or a protocol error), the state unchanged, still serving."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from mcp import Client
+
+from tdscaling.servers import Catalog, ClusterRuntime, Templates, domain_cluster
+
+pytestmark = pytest.mark.anyio
+
+NESTED: Any = "x"
+for _ in range(120):  # as deep as the client can serialise; deeper nesting is sent raw over stdio
+    NESTED = [NESTED]
+
+BAD: list[tuple[str, dict[str, Any], str]] = [
+    ("get_order", {"order_id": 123}, "'order_id'"),
+    ("get_order", {"order_id": None}, "'order_id'"),
+    ("get_order", {}, "Missing required argument 'order_id'"),
+    ("get_order", {"order_id": "ORD-000001", "extra": 1}, "Unknown argument 'extra'"),
+    ("search_customers", {"name": "x" * 10_000_000}, "a string of 10000000 characters"),
+    ("search_customers", {"name": NESTED}, "a JSON array"),
+    ("get_order", {"order_id": {"$gt": ""}}, "a JSON object"),
+    ("place_order", {"customer_id": "CUS-000001", "product_id": "PRD-000001", "quantity": 1.5, "total": 1,
+                     "placed_on": "2026-06-01"}, "'quantity'"),
+    ("place_order", {"customer_id": "CUS-000001", "product_id": "PRD-000001", "quantity": 1, "total": "1",
+                     "placed_on": "yesterday"}, "'total'"),
+    ("search_orders", {"limit": -1, "offset": -5}, "'limit'"),
+    ("nope", {"order_id": "ORD-000001"}, "Unknown tool 'nope'"),
+    ("x" * 100_000, {}, "Unknown tool"),
+]
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_bad_arguments_get_an_error_naming_the_problem_and_change_nothing(
+        mode: str, catalog: Catalog, templates: Templates) -> None:
+    rt = ClusterRuntime(domain_cluster(catalog.get("online_store")), catalog, templates=templates)
+    before = rt.store.state_hash()
+    async with Client(rt.server, mode=mode) as c:  # type: ignore[arg-type]
+        for tool, args, needle in BAD:
+            r = await c.call_tool(tool, args)
+            text = r.content[0].text  # type: ignore[union-attr]
+            assert r.is_error and needle in text and len(text) < 2000, (tool, needle, text[:300])
+        assert rt.store.state_hash() == before
+        ok = await c.call_tool("get_order", {"order_id": "ORD-000001"})
+        assert not ok.is_error
