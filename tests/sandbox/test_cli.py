@@ -1,0 +1,78 @@
+"""The ``tdscaling sandbox`` commands: check, run, and one-line refusals for user mistakes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import typer
+from typer.testing import CliRunner
+
+from tdscaling.sandbox import cli
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+    app.command("noop")(lambda: None)  # a second command keeps "sandbox" a sub-command
+    cli.register(app)
+    return app
+
+
+def _tdscaling() -> str:
+    return shutil.which("tdscaling") or str(Path(sys.executable).with_name("tdscaling"))
+
+
+def test_check_json_reports_the_level_and_every_layer() -> None:
+    result = CliRunner().invoke(_app(), ["sandbox", "check", "--json", "--backend", "local"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["level"] == "strong" and report["mechanism"] == "bwrap"
+    assert {layer["name"] for layer in report["layers"]} >= {"bubblewrap", "memory cgroup", "pids cgroup"}
+
+
+def test_run_file_prints_the_output_and_exits_with_the_programs_code(tmp_path: Path) -> None:
+    program = tmp_path / "prog.sh"
+    program.write_text("echo from-bash; exit 7\n")
+    result = CliRunner().invoke(_app(), ["sandbox", "run", str(program), "--backend", "local"])
+    assert result.exit_code == 7
+    assert result.stdout == "from-bash\n"
+
+
+def test_run_dash_reads_the_program_from_stdin_and_can_print_json() -> None:
+    result = CliRunner().invoke(_app(), ["sandbox", "run", "-", "--json", "--backend", "local"], input="print(2 ** 10)")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["stdout"] == "1024\n"
+
+
+def test_user_mistakes_exit_2_with_one_line_and_no_traceback(tmp_path: Path) -> None:
+    cases = [
+        ["sandbox", "run", str(tmp_path / "missing.py")],
+        ["sandbox", "serve", "--transport", "carrier-pigeon"],
+        ["sandbox", "serve", "--memory-mb", "lots"],
+        ["sandbox", "serve", "--timeout-s", "-1"],
+        ["sandbox", "run", "-", "--language", "ruby"],
+    ]
+    for argv in cases:
+        result = CliRunner().invoke(_app(), argv, input="pass")
+        assert result.exit_code == 2, (argv, result.output)
+        assert len(result.stderr.strip().splitlines()) == 1, (argv, result.stderr)
+        assert "Traceback" not in result.stderr
+        assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+
+
+def test_require_isolation_strong_refuses_to_start_where_only_weak_isolation_exists(tmp_path: Path) -> None:
+    # With no bwrap or unshare on PATH the host offers no isolation at all, so serve must refuse.
+    done = subprocess.run(
+        [_tdscaling(), "sandbox", "serve", "--backend", "local", "--require-isolation", "strong"],
+        env={"PATH": str(tmp_path), "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 2, done
+    assert done.stderr.count("\n") == 1 and "'strong' is required" in done.stderr
+    assert "NO ISOLATION" in done.stderr
