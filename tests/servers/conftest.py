@@ -204,14 +204,15 @@ def http_server(tmp_path: Path) -> Callable[..., Any]:
         port = port or free_port()
         log_path = tmp_path / f"serve-{port}.log"
         with log_path.open("w") as log:
-            proc = subprocess.Popen([*tdscaling_command(), "serve", *args, "--transport", "http", "--port", str(port)],
-                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
+            proc = await anyio.open_process(
+                [*tdscaling_command(), "serve", *args, "--transport", "http", "--port", str(port)],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
         url = f"http://127.0.0.1:{port}/mcp"
         try:
             with anyio.fail_after(60):
                 async with httpx2.AsyncClient() as h:
                     while True:
-                        assert proc.poll() is None, log_path.read_text()
+                        assert proc.returncode is None, log_path.read_text()
                         try:
                             await h.get(url)
                             break
@@ -219,9 +220,11 @@ def http_server(tmp_path: Path) -> Callable[..., Any]:
                             await anyio.sleep(0.05)  # polling for the port, bounded by fail_after
             yield url, proc
         finally:
-            if proc.poll() is None:
+            if proc.returncode is None:
                 proc.terminate()
-                proc.wait(15)
+            with anyio.move_on_after(15, shield=True):
+                await proc.wait()
+            await proc.aclose()
 
     return start
 

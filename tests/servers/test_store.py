@@ -9,7 +9,8 @@ from tdscaling.servers import Snapshot, Store
 from tdscaling.servers._store import Table
 
 TABLES = [Table("shop__item", {"name": "string", "price": "money", "count": "integer", "ok": "boolean"})]
-ROWS = [{"id": f"ITM-{i:06d}", "name": f"item {i}", "price": i + 0.1, "count": i, "ok": i % 2 == 0} for i in range(1, 6)]
+ROWS = [{"id": f"ITM-{i:06d}", "name": f"item {i}", "price": i + 0.1, "count": i, "ok": i % 2 == 0}
+        for i in range(1, 6)]
 
 
 def _store(rows: list[dict[str, object]] = ROWS, db: str | Path = ":memory:") -> Store:

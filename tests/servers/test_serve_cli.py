@@ -1,0 +1,102 @@
+"""``tdscaling serve`` / ``claude-config`` at the command line: configs that work, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client, StdioServerParameters
+
+from tdscaling.servers import Catalog, domain_cluster
+
+pytestmark = pytest.mark.anyio
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_claude_config_prints_absolute_commands_and_database_paths(cli: Any, tmp_path: Path) -> None:
+    r = cli("claude-config", "online_store", "clinic", "--db-dir", str(tmp_path / "dbs"))
+    assert r.returncode == 0, r.stderr
+    servers = json.loads(r.stdout)["mcpServers"]
+    assert set(servers) == {"tdscaling-online_store", "tdscaling-clinic"}
+    for entry in servers.values():
+        assert Path(entry["command"]).is_absolute() and os.access(entry["command"], os.X_OK)
+        assert entry["args"][0] == "serve" and entry["args"][2] == "--db"
+        assert Path(entry["args"][3]).is_absolute() and Path(entry["args"][3]).parent == tmp_path / "dbs"
+
+
+async def test_the_printed_config_starts_a_server_a_client_can_use(cli: Any, tmp_path: Path) -> None:
+    entry = json.loads(cli("claude-config", "online_store", "--db-dir", str(tmp_path)).stdout)["mcpServers"][
+        "tdscaling-online_store"]
+    async with Client(StdioServerParameters(command=entry["command"], args=entry["args"], env=dict(os.environ))) as c:
+        assert not (await c.call_tool("get_product", {"product_id": "PRD-000001"})).is_error
+    assert Path(entry["args"][3]).is_file()
+
+
+def test_the_example_claude_desktop_config_is_valid_and_names_a_real_domain(catalog: Catalog) -> None:
+    config = json.loads((ROOT / "examples" / "claude_desktop_config.json").read_text())
+    for entry in config["mcpServers"].values():
+        assert entry["args"][0] == "serve" and entry["args"][1] in catalog
+
+
+@pytest.mark.parametrize(("args", "needles"), [
+    (["serve", "no_such_domain"], ["unknown cluster 'no_such_domain'", "online_store"]),
+    (["serve", "missing/cluster.json"], ["missing/cluster.json", "no such cluster file"]),
+    (["serve", "cl-0000", "--clusters", "nowhere.jsonl"], ["nowhere.jsonl"]),
+    (["claude-config", "no_such_domain"], ["unknown cluster", "clinic"]),
+    (["serve", "online_store", "--catalog", "not-a-dir"], ["not-a-dir", "directory"]),
+])
+def test_bad_input_exits_2_with_one_line_and_no_traceback(cli: Any, tmp_path: Path, args: list[str],
+                                                          needles: list[str]) -> None:
+    r = cli(*args, cwd=tmp_path)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    for n in needles:
+        assert n in r.stderr
+
+
+async def test_a_cluster_can_come_from_a_spec_file_or_a_clusters_file(catalog: Catalog, tmp_path: Path,
+                                                                        serve_command: list[str]) -> None:
+    spec = domain_cluster(catalog.get("clinic"))
+    (tmp_path / "clinic.json").write_text(spec.model_dump_json())
+    (tmp_path / "clusters.jsonl").write_text(domain_cluster(catalog.get("hotel")).model_dump_json() + "\n"
+                                             + spec.model_dump_json() + "\n")
+    for args in (["serve", str(tmp_path / "clinic.json")], ["serve", spec.id, "--clusters",
+                                                             str(tmp_path / "clusters.jsonl")]):
+        params = StdioServerParameters(command=serve_command[0], args=[*serve_command[1:], *args, "--db", ":memory:"],
+                                       env=dict(os.environ))
+        async with Client(params) as c:
+            assert {t.name for t in (await c.list_tools()).tools} == set(spec.tool_names())
+
+
+def _inspector() -> Path | None:
+    base = os.environ.get("TDSCALING_INSPECTOR_DIR") or str(Path.home() / ".cache" / "tdscaling" / "inspector")
+    binary = Path(base) / "node_modules" / ".bin" / "inspector"
+    return binary if binary.is_file() and shutil.which("node") else None
+
+
+def test_the_official_mcp_inspector_lists_and_calls_a_served_cluster_over_stdio(
+        tmp_path: Path, serve_command: list[str]) -> None:
+    binary = _inspector()
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("the MCP Inspector is missing; .ci/system-deps installs it")
+        pytest.skip("the MCP Inspector is not installed (run .ci/system-deps, or set TDSCALING_INSPECTOR_DIR)")
+    env = {**os.environ, "HOME": str(tmp_path)}
+    target = [*serve_command, "serve", "online_store", "--db", ":memory:"]
+
+    def run(*method: str) -> dict[str, Any]:
+        r = subprocess.run([str(binary), "--cli", *target, *method], capture_output=True, text=True, env=env,
+                           cwd=tmp_path, timeout=120)
+        assert r.returncode == 0, r.stdout + r.stderr
+        return dict(json.loads(r.stdout))
+
+    listed = run("--method", "tools/list")
+    assert "place_order" in {t["name"] for t in listed["tools"]}
+    called = run("--method", "tools/call", "--tool-name", "get_order", "--tool-arg", "order_id=ORD-000001",
+                 "--format", "json")
+    assert called["result"]["structuredContent"]["id"] == "ORD-000001"
