@@ -200,7 +200,7 @@ async def test_an_http_server_that_goes_away_becomes_an_error_result_and_a_repor
 
 async def test_cancelling_mid_call_closes_every_connection_and_stops_the_subprocess() -> None:
     gate = anyio.Event()
-    with anyio.CancelScope() as scope:
+    with anyio.fail_after(30), anyio.CancelScope() as scope:  # fail_after: a broken close would hang
         async with Hub([_stdio("files"), InProcessServer("crm", crm_server(gate))], close_timeout_s=5) as hub:
             pid = int((await hub.call("pid")).text)
             async with anyio.create_task_group() as tg:
