@@ -51,7 +51,7 @@ class CallRecord(_Model):
     turn: int = 0
 
 
-class Usage(_Model):
+class RoleUsage(_Model):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float | None = None
@@ -70,7 +70,7 @@ class Labels(_Model):
     turns: int = 0
     wall_ms: float = 0.0
     tool_ms: float = 0.0
-    usage: dict[str, Usage] = Field(default_factory=dict)  # per role: "assistant", "user"
+    usage: dict[str, RoleUsage] = Field(default_factory=dict)  # per role: "assistant", "user"
     models: dict[str, str] = Field(default_factory=dict)  # per role
     seed: int = 0
     observed_mode: str | None = None

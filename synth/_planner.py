@@ -124,8 +124,8 @@ class _Draft:
     def rollback(self, mark: tuple[int, dict[str, Any], dict[str, Fact], int, Snapshot]) -> None:
         n, outputs, facts, group, snap = mark
         del self.steps[n:]
-        self.outputs = outputs
-        self.facts = facts
+        self.outputs = dict(outputs)
+        self.facts = dict(facts)
         self.group = group
         self.rt.store.restore(snap)
 
@@ -238,7 +238,7 @@ class Planner:
             hits = [r for r in rows if isinstance(r.get(param), str) and value.lower() in r[param].lower()]
             if len(hits) != 1 or len(value) < 3:
                 continue
-            ref = d.fact(f"{entity}_{param}", value, f"the {say.noun(param)} of your {say.noun(entity)}", reveal)
+            ref = d.fact(f"{entity}_{param}", value, f"the {say.noun(param)} on your {say.noun(entity)} record", reveal)
             sid, out = d.add(tool, {param: ref}, note=f"find the {say.noun(entity)} by its {say.noun(param)}")
             if out.is_error or not out.structured or out.structured.get("total") != 1:
                 continue
@@ -268,7 +268,7 @@ class Planner:
                 if state_field and t.spec.param(state_field) is not None:
                     siblings = [r for r in siblings if r.get(state_field) == row.get(state_field)]
                     args[state_field] = d.fact(f"{entity}_{state_field}", row[state_field],
-                                               f"the {say.noun(entity)} you mean is the {row[state_field]} one",
+                                               f"the {say.noun(state_field)} of the {say.noun(entity)} you mean",
                                                reveal)
                 if len(siblings) != 1:
                     continue
@@ -310,7 +310,7 @@ class Planner:
                     continue
                 value = sample_value(f, rng)
             args[p.name] = d.fact(f"{t.spec.entity}_{p.name}", value,
-                                  f"the {say.noun(p.name)} you want for the {say.noun(t.spec.entity)}")
+                                  f"the {say.noun(p.name)} for the {say.noun(t.spec.entity)}")
         return args
 
 
@@ -602,10 +602,10 @@ def _mode_recovery(pl: Planner, d: _Draft, tools: dict[str, _Tool], rng: random.
 
 _NUMERIC = ("money", "number", "integer")
 _CODE = {
-    "sum": ("total {f}", "print(f'{{sum(values):.2f}}', end='')"),
-    "avg": ("average {f}", "print(f'{{sum(values) / len(values):.2f}}', end='')"),
-    "max": ("highest {f}", "print(f'{{max(values):.2f}}', end='')"),
-    "min": ("lowest {f}", "print(f'{{min(values):.2f}}', end='')"),
+    "sum": ("sum of the {f}", "print(f'{sum(values):.2f}', end='')"),
+    "avg": ("average {f}", "print(f'{sum(values) / len(values):.2f}', end='')"),
+    "max": ("highest {f}", "print(f'{max(values):.2f}', end='')"),
+    "min": ("lowest {f}", "print(f'{min(values):.2f}', end='')"),
 }
 
 
@@ -635,7 +635,7 @@ def _mode_code(pl: Planner, d: _Draft, tools: dict[str, _Tool], rng: random.Rand
                 args[p.name] = ref
             else:
                 args[p.name] = d.fact(f"{t.spec.entity}_{p.name}", value,
-                                      f"which {say.noun(t.spec.entity)} records you mean ({say.noun(p.name)})")
+                                      f"the {say.noun(p.name)} of the {say.noun(t.spec.entity)} records to include")
             sid, out = d.add(t.name, args, note=f"list the matching {say.noun(t.spec.entity)} records")
             if out.is_error or not out.structured or out.structured.get("next_offset") is not None:
                 continue
@@ -650,8 +650,11 @@ def _mode_code(pl: Planner, d: _Draft, tools: dict[str, _Tool], rng: random.Rand
                                                                                              path="records")}),
                                              "language": Const(value="python")},
                               server="sandbox", note="compute it exactly with code")
-            if cout.is_error or not (cout.structured or {}).get("stdout"):
-                raise PlanningFailure("code_failed", cout.text[:200])
+            stdout = str((cout.structured or {}).get("stdout", ""))
+            try:
+                float(stdout)
+            except ValueError:
+                raise PlanningFailure("code_failed", f"the aggregation printed {stdout[:80]!r}") from None
             goal = say.code_goal(rng, t.spec.entity, what.format(f=f.replace("_", " ")))
             return goal, Template(text=f"The {what.format(f=f.replace('_', ' '))} is {{v0}}.",
                                   refs={"v0": StepRef(step=cid, path="stdout")})

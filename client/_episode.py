@@ -1,0 +1,189 @@
+"""One episode: a blueprint, a fresh world, the sandbox beside it, user and assistant talking, then the verdict.
+
+``run_episode`` connects a hub to a fresh copy of the cluster's world and to the sandbox (both in process,
+through the real MCP SDK), lets the user simulator and the assistant talk under limits on turns, tool calls
+and time, and returns the ``Trajectory``, judged by the same replay ``episode verify`` uses for trajectories
+made elsewhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+
+from ._backend import ModelBackend
+from ._blueprint import Blueprint
+from ._call_log import CallRecord as HubCall
+from ._errors import ModelError
+from ._hub import Hub
+from ._model_types import Usage
+from ._plan_run import CallOutcome
+from ._prompts import assistant_system_prompt
+from ._scripted import ScriptedAssistant
+from ._servers import InProcessServer
+from ._trajectory import CallRecord, Labels, RoleUsage, Trajectory
+from ._user import ScriptedUser, UserSimulator
+from ._verify import Verifier
+
+
+@dataclass(frozen=True)
+class EpisodeLimits:
+    """Bounds on one conversation: user turns, tool calls in all, wall-clock seconds."""
+
+    max_turns: int = 12
+    max_tool_calls: int = 32
+    time_s: float = 300.0
+
+
+def episode_id(blueprint: Blueprint, seed: int, attempt: int = 0) -> str:
+    """Deterministic: the same blueprint, seed and attempt always name the same episode."""
+    raw = f"{blueprint.id}|{seed}|{attempt}"
+    return "ep-" + hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+def _role_usage(u: Usage, calls: int) -> RoleUsage:
+    return RoleUsage(prompt_tokens=u.prompt_tokens, completion_tokens=u.completion_tokens, cost_usd=u.cost_usd,
+                     model_calls=calls)
+
+
+async def run_episode(
+    blueprint: Blueprint,
+    runtime: Any,
+    sandbox_server: Any,
+    *,
+    assistant: ModelBackend | None = None,
+    user: UserSimulator | None = None,
+    limits: EpisodeLimits | None = None,
+    seed: int = 0,
+    attempt: int = 0,
+) -> Trajectory:
+    """Run one episode of ``blueprint`` over ``runtime`` (a seeded ``ClusterRuntime``; each episode gets
+    ``runtime.fresh()``) with ``sandbox_server`` (an MCP server object) beside it.
+
+    ``assistant`` and ``user`` default to the scripted, offline players.
+    """
+    limits = limits or EpisodeLimits()
+    eid = episode_id(blueprint, seed, attempt)
+    world = runtime.fresh()
+    started = time.perf_counter()
+    reasons: list[str] = []
+    details: dict[str, Any] = {}
+    messages: list[dict[str, Any]] = []
+    usage = {"assistant": Usage(), "user": Usage()}
+    counts = {"assistant": 0, "user": 0}
+    hub = Hub([InProcessServer("cluster", world.server), InProcessServer("sandbox", sandbox_server)])
+    async with hub:
+        names = {(t.server, t.tool): t.name for t in hub.tools}
+        tools = hub.openai_tools()
+        player = assistant or ScriptedAssistant(blueprint, names=names, session_id=eid)
+        person = user or ScriptedUser(blueprint)
+        messages.append({"role": "system", "content": assistant_system_prompt(world, session_id=eid)})
+        tool_calls = turns = 0
+        ended = False
+        with anyio.move_on_after(limits.time_s) as scope:
+            first = await person.respond(messages)
+            usage["user"] += first.usage
+            counts["user"] += 1
+            messages.append({"role": "user", "content": first.content})
+            while not ended:
+                try:
+                    reply = await player.complete(messages, tools)
+                except ModelError as e:
+                    reasons.append("model_error")
+                    details["model_error"] = str(e)[:500]
+                    break
+                usage["assistant"] += reply.usage
+                counts["assistant"] += 1
+                message = reply.message
+                messages.append(message.to_openai())
+                if message.tool_calls:
+                    for tc in message.tool_calls:
+                        tool_calls += 1
+                        if tc.arguments is None:
+                            content = tc.arguments_error or "The arguments were not valid JSON."
+                        else:
+                            content = (await hub.call(tc.name, tc.arguments)).text
+                        messages.append({"role": "tool", "tool_call_id": tc.id, "content": content})
+                    if tool_calls >= limits.max_tool_calls:
+                        reasons.append("tool_call_limit")
+                        break
+                    continue
+                turns += 1
+                if turns >= limits.max_turns:
+                    reasons.append("turn_limit")
+                    break
+                answer = await person.respond(messages)
+                usage["user"] += answer.usage
+                counts["user"] += 1
+                if answer.stop:
+                    ended = True
+                    details["user_stop"] = answer.content
+                else:
+                    messages.append({"role": "user", "content": answer.content})
+        if scope.cancelled_caught:
+            reasons.append("time_limit")
+        if hub.reports:
+            reasons.append("server_died")
+            details["server_reports"] = [r.message for r in hub.reports]
+        episode_calls = list(hub.log.calls)
+        wall_ms = (time.perf_counter() - started) * 1000
+
+        async def sandbox_call(tool: str, args: dict[str, Any]) -> CallOutcome:
+            replay_args = {**args, "session_id": f"{args.get('session_id', 'default')}-replay"}
+            rec = await hub.call(names.get(("sandbox", tool), tool), replay_args)
+            return CallOutcome(rec.is_error, rec.text, rec.structured)
+
+        judgement = await Verifier(blueprint, runtime, sandbox=sandbox_call).judge(messages)
+        await hub.call(names.get(("sandbox", "reset_session"), "reset_session"), {"session_id": f"{eid}-replay"})
+        await hub.call(names.get(("sandbox", "reset_session"), "reset_session"), {"session_id": eid})
+    world.close()
+    if judgement.final_state is not None:
+        judgement.final_state.close()
+    reasons = sorted(set(reasons) | set(judgement.reasons))
+    details.update(judgement.details)
+    return Trajectory(
+        id=eid,
+        messages=messages,
+        tools=tools,
+        calls=[_call(c) for c in episode_calls],
+        sandbox_records=_records(episode_calls),
+        verdict="rejected" if reasons else "accepted",
+        reasons=reasons,
+        details=details,
+        labels=Labels(
+            blueprint_id=blueprint.id,
+            cluster_id=runtime.cluster.id,
+            domains=list(runtime.cluster.domains),
+            planned_mode=blueprint.mode,
+            tool_path=[c.name for c in episode_calls],
+            tool_errors=sum(c.is_error for c in episode_calls),
+            turns=turns,
+            wall_ms=round(wall_ms, 3),
+            tool_ms=round(sum(c.latency_ms for c in episode_calls), 3),
+            usage={role: _role_usage(u, counts[role]) for role, u in usage.items()},
+            models={"assistant": player.name, "user": person.name},
+            seed=seed,
+        ),
+    )
+
+
+def _call(c: HubCall) -> CallRecord:
+    return CallRecord(call_id=str(c.index), server=c.server or "", tool=c.tool or c.name, arguments=dict(c.arguments),
+                      is_error=c.is_error, text=c.text, structured=c.structured, latency_ms=round(c.latency_ms, 3))
+
+
+def _records(calls: list[HubCall]) -> list[str]:
+    out = []
+    for c in calls:
+        if c.server == "sandbox" and c.tool == "execute_code" and c.structured and c.structured.get("record_id"):
+            out.append(str(c.structured["record_id"]))
+    return out
+
+
+def trajectory_json(t: Trajectory) -> str:
+    return json.dumps(t.model_dump(mode="json"), ensure_ascii=False)

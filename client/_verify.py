@@ -1,0 +1,285 @@
+"""Verification by replay: a trajectory is judged only by re-executing what it did.
+
+``Verifier.judge(messages)`` reads the tool calls out of an OpenAI-format conversation (ours, another
+model's, another tool's, or one edited by hand), re-executes them in order on a fresh copy of the initial
+state, compares every recorded tool reply with the re-executed one, and then checks the re-executed final
+state against the blueprint's gold replay (with a diff), the final answer against the expected facts, and
+every id the assistant used against what it had been shown. Each blueprint is also checked once: its gold
+replay must raise nothing unexpected, its initial state must not already satisfy the outcome, and a
+do-nothing conversation must fail.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._blueprint import Blueprint
+from ._plan_run import CallOutcome, run_plan
+from ._user import first_message
+
+ID_PATTERN = re.compile(r"\b[A-Z]{2,5}-\d{6}\b")
+SANDBOX_TOOLS = frozenset({"execute_code", "write_file", "read_file", "list_files", "reset_session"})
+_VOLATILE = frozenset({"record_id", "duration_ms", "cpu_ms", "max_rss_kb", "session_id", "started_at", "ended_at",
+                       "isolation_level"})
+_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+
+SandboxCaller = Callable[[str, dict[str, Any]], Awaitable[CallOutcome]]
+
+
+class Runtime:
+    """What the verifier needs of a cluster world (``tdscaling.servers.ClusterRuntime`` fits)."""
+
+    def fresh(self) -> Any: ...
+
+
+@dataclass
+class Judgement:
+    verdict: str
+    reasons: list[str]
+    details: dict[str, Any] = field(default_factory=dict)
+    final_state: Any = None  # the re-executed runtime, for callers that want to look
+
+
+@dataclass(frozen=True)
+class ExtractedCall:
+    call_id: str
+    name: str
+    arguments: dict[str, Any] | None
+    raw_arguments: str
+    reply: str | None
+    index: int  # position of the assistant message in the conversation
+
+
+def extract_calls(messages: Sequence[Mapping[str, Any]]) -> tuple[list[ExtractedCall], list[str]]:
+    """The tool calls of a conversation in order, with their recorded replies, and any format problems."""
+    replies: dict[str, str] = {}
+    problems: list[str] = []
+    issued: set[str] = set()
+    for m in messages:
+        if m.get("role") == "tool":
+            cid = str(m.get("tool_call_id") or "")
+            if not cid:
+                problems.append("a tool message has no tool_call_id")
+            content = m.get("content")
+            replies[cid] = content if isinstance(content, str) else json.dumps(content)
+    calls: list[ExtractedCall] = []
+    for i, m in enumerate(messages):
+        if m.get("role") != "assistant":
+            continue
+        for tc in m.get("tool_calls") or []:
+            fn = tc.get("function") or {}
+            cid = str(tc.get("id") or "")
+            raw = fn.get("arguments") or "{}"
+            try:
+                args = json.loads(raw) if isinstance(raw, str) else dict(raw)
+                if not isinstance(args, dict):
+                    args = None
+            except json.JSONDecodeError:
+                args = None
+            if cid in issued:
+                problems.append(f"tool call id {cid!r} is used twice")
+            issued.add(cid)
+            if cid not in replies:
+                problems.append(f"tool call {cid!r} ({fn.get('name')}) has no tool reply")
+            calls.append(ExtractedCall(cid, str(fn.get("name") or ""), args, raw if isinstance(raw, str) else "",
+                                       replies.get(cid), i))
+    orphans = set(replies) - issued
+    if orphans:
+        problems.append(f"tool replies {sorted(orphans)} answer no tool call")
+    return calls, problems
+
+
+def _comparable(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except (json.JSONDecodeError, TypeError):
+        return text.strip()
+    if isinstance(value, dict):
+        return {k: v for k, v in value.items() if k not in _VOLATILE}
+    return value
+
+
+def contains_fact(answer: str, fact: str) -> bool:
+    """Whether ``answer`` states ``fact``: as text (case-insensitive), or as the same number however written
+    (``1249.5`` matches ``$1,249.50``)."""
+    if fact.lower() in answer.lower():
+        return True
+    try:
+        want = float(fact.replace(",", ""))
+    except ValueError:
+        return False
+    for m in _NUMBER.finditer(answer):
+        try:
+            if abs(float(m.group().replace(",", "")) - want) < 0.0051:
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def final_answer(messages: Sequence[Mapping[str, Any]]) -> str | None:
+    if not messages:
+        return None
+    last = messages[-1]
+    if last.get("role") == "assistant" and not last.get("tool_calls") and isinstance(last.get("content"), str):
+        return str(last["content"])
+    return None
+
+
+class Verifier:
+    """Judges trajectories of one blueprint against ``runtime`` (a seeded cluster world)."""
+
+    def __init__(self, blueprint: Blueprint, runtime: Any, *, sandbox: SandboxCaller | None = None) -> None:
+        self.blueprint = blueprint
+        self.runtime = runtime
+        self.sandbox = sandbox
+        self.cluster_tools = {t.name for t in runtime.tools()}
+        self._gold: Any = None
+        self._gold_problems: list[str] | None = None
+
+    # --- routing a call by its public name ------------------------------------------------------------
+    def route(self, name: str) -> tuple[str, str] | None:
+        if name in self.cluster_tools:
+            return "cluster", name
+        if name in SANDBOX_TOOLS:
+            return "sandbox", name
+        for server in ("cluster", "sandbox"):
+            prefix = f"{server}__"
+            if name.startswith(prefix):
+                rest = name[len(prefix):]
+                if (server == "cluster" and rest in self.cluster_tools) or (server == "sandbox" and rest in SANDBOX_TOOLS):
+                    return server, rest
+        return None
+
+    async def _execute(self, world: Any, server: str, tool: str, args: dict[str, Any]) -> CallOutcome:
+        if server == "sandbox":
+            if self.sandbox is None:
+                return CallOutcome(True, "no sandbox is available to re-execute this call", None)
+            return await self.sandbox(tool, args)
+        r = world.call(tool, args)
+        text = "\n".join(c.text for c in r.content if hasattr(c, "text"))
+        return CallOutcome(bool(r.is_error), text, r.structured_content)
+
+    # --- the blueprint's own checks ---------------------------------------------------------------------
+    async def gold(self) -> tuple[Any, list[str]]:
+        """The gold replay's final world, and what is wrong with the blueprint (empty when sound)."""
+        if self._gold is not None and self._gold_problems is not None:
+            return self._gold, self._gold_problems
+        bp = self.blueprint
+        world = self.runtime.fresh()
+        outcomes: list[tuple[str, str, dict[str, Any]]] = []
+
+        def call(server: str, tool: str, args: dict[str, Any]) -> CallOutcome:
+            outcomes.append((server, tool, args))
+            if server == "sandbox":
+                return _sync_sandbox_placeholder(args)
+            r = world.call(tool, args)
+            text = "\n".join(c.text for c in r.content if hasattr(c, "text"))
+            return CallOutcome(bool(r.is_error), text, r.structured_content)
+
+        facts = {f.name: f.value for f in bp.facts}
+        run = run_plan(bp.plan, facts, call)
+        problems: list[str] = []
+        if not run.ok:
+            problems.append("gold_replay_error")
+        tables = bp.outcome.tables
+        initial = self.runtime.fresh()
+        if tables and world.store.state_hash(tables) != bp.outcome.state_hash:
+            problems.append("gold_replay_error")
+        if bp.outcome.writes and initial.store.state_hash() == world.store.state_hash():
+            problems.append("initial_state_satisfies_outcome")
+        initial.close()
+        self._gold, self._gold_problems = world, sorted(set(problems))
+        if not problems:
+            nothing = [{"role": "system", "content": "You are a helpful assistant."},
+                       {"role": "user", "content": first_message(bp)},
+                       {"role": "assistant", "content": "I'm sorry, I can't help with that."}]
+            idle = await self.judge(nothing, _self_check=True)
+            if idle.verdict == "accepted":
+                self._gold_problems = ["do_nothing_passes"]
+        return self._gold, self._gold_problems
+
+    # --- judging a conversation ---------------------------------------------------------------------------
+    async def judge(self, messages: Sequence[Mapping[str, Any]], *, _self_check: bool = False) -> Judgement:
+        reasons: list[str] = []
+        details: dict[str, Any] = {}
+        if not _self_check:
+            _, broken = await self.gold()
+            if broken:
+                return Judgement("rejected", broken, {"blueprint": "the blueprint failed its own checks"})
+        calls, problems = extract_calls(messages)
+        if problems:
+            reasons.append("malformed_trajectory")
+            details["format"] = problems
+        world = self.runtime.fresh()
+        seen = "\n".join(str(m.get("content") or "") for m in messages[:1])
+        mismatches: list[dict[str, Any]] = []
+        invented: list[str] = []
+        last_index = -1
+        shown: list[str] = [seen]
+        for c in calls:
+            if c.index != last_index:
+                shown.extend(str(m.get("content") or "") for m in messages[last_index + 1:c.index]
+                             if m.get("role") in ("user", "tool", "system"))
+                last_index = c.index
+            context = "\n".join(shown)
+            for value in ID_PATTERN.findall(c.raw_arguments or json.dumps(c.arguments or {})):
+                if value not in context:
+                    invented.append(value)
+            route = self.route(c.name)
+            if route is None:
+                reasons.append("unknown_tool")
+                details.setdefault("unknown_tools", []).append(c.name)
+                continue
+            if c.arguments is None:
+                continue  # the model's malformed JSON was answered with an error; nothing ran
+            outcome = await self._execute(world, route[0], route[1], dict(c.arguments))
+            if c.reply is not None and _comparable(c.reply) != _comparable(outcome.text):
+                mismatches.append({"call_id": c.call_id, "tool": c.name, "recorded": c.reply[:500],
+                                   "replayed": outcome.text[:500]})
+        if mismatches:
+            reasons.append("tool_result_mismatch")
+            details["mismatches"] = mismatches
+        if invented:
+            reasons.append("invented_id")
+            details["invented_ids"] = sorted(set(invented))
+        answer = final_answer(messages)
+        if answer is None:
+            reasons.append("no_final_answer")
+        bp = self.blueprint
+        missing = [f for f in bp.outcome.answer_facts if answer is None or not contains_fact(answer, f)]
+        if missing:
+            reasons.append("missing_answer_facts")
+            details["missing_facts"] = missing
+        gold = self._gold if self._gold is not None else (await self.gold())[0]
+        if world.store.state_hash() != gold.store.state_hash():
+            reasons.append("state_mismatch")
+            details["state_diff"] = _diff_summary(world.store.diff(gold.store, world.store))
+        verdict = "rejected" if reasons else "accepted"
+        return Judgement(verdict, sorted(set(reasons)), details, world)
+
+
+def _diff_summary(diff: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON-able summary of a store diff: per table, ids added, removed and changed (with fields)."""
+    out: dict[str, Any] = {}
+    for table, d in diff.items():
+        if not (d.added or d.removed or d.changed):
+            continue
+        out[table] = {
+            "added": [r.get("id") if isinstance(r, dict) else r for r in d.added][:20],
+            "removed": [r.get("id") if isinstance(r, dict) else r for r in d.removed][:20],
+            "changed": [{"id": c.id, "fields": {k: list(v) for k, v in c.fields.items()}} for c in d.changed][:20],
+        }
+    return out
+
+
+def _sync_sandbox_placeholder(args: dict[str, Any]) -> CallOutcome:
+    """Sandbox steps change no cluster state; the gold replay does not need their output to compare states
+    (answer facts were fixed when the blueprint was planned)."""
+    return CallOutcome(False, "", {"stdout": "", "exit_code": 0})
