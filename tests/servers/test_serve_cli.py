@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 
@@ -34,7 +35,7 @@ async def test_the_printed_config_starts_a_server_a_client_can_use(cli: Any, tmp
         "tdscaling-online_store"]
     async with Client(StdioServerParameters(command=entry["command"], args=entry["args"], env=dict(os.environ))) as c:
         assert not (await c.call_tool("get_product", {"product_id": "PRD-000001"})).is_error
-    assert Path(entry["args"][3]).is_file()
+    assert await anyio.Path(entry["args"][3]).is_file()
 
 
 def test_the_example_claude_desktop_config_is_valid_and_names_a_real_domain(catalog: Catalog) -> None:
