@@ -210,7 +210,7 @@ class Planner:
         replay.close()
         draft.rt.close()
         return Blueprint(
-            id=bid, cluster=cluster.id, mode=mode, persona=persona, goal=goal, facts=list(draft.facts.values()),
+            id=bid, cluster=cluster.domains[0] if cluster.origin == "domain" else cluster.id, mode=mode, persona=persona, goal=goal, facts=list(draft.facts.values()),
             plan=draft.steps, answer=answer,
             outcome=ExpectedOutcome(tables=tables, state_hash=state_hash, answer_facts=answer_facts, writes=writes),
             seed=base.seed, rows=self.rows,
@@ -238,9 +238,11 @@ class Planner:
             hits = [r for r in rows if isinstance(r.get(param), str) and value.lower() in r[param].lower()]
             if len(hits) != 1 or len(value) < 3:
                 continue
+            mark = d.mark()
             ref = d.fact(f"{entity}_{param}", value, f"the {say.noun(param)} on your {say.noun(entity)} record", reveal)
             sid, out = d.add(tool, {param: ref}, note=f"find the {say.noun(entity)} by its {say.noun(param)}")
             if out.is_error or not out.structured or out.structured.get("total") != 1:
+                d.rollback(mark)
                 continue
             return StepRef(step=sid, path="records[0].id"), f"its {say.noun(param)}"
         parent = self._locate_via_parent(d, tools, domain, entity, row, rng, reveal)
@@ -263,6 +265,7 @@ class Planner:
                 parent_rows = [r for r in d.rt.store.rows(table_name(domain, p.ref)) if r["id"] == row[p.name]]
                 if not parent_rows:
                     continue
+                mark = d.mark()
                 siblings = [r for r in d.rt.store.rows(table_name(domain, entity)) if r.get(p.name) == row[p.name]]
                 args: dict[str, Binding] = {}
                 if state_field and t.spec.param(state_field) is not None:
@@ -271,15 +274,18 @@ class Planner:
                                                f"the {say.noun(state_field)} of the {say.noun(entity)} you mean",
                                                reveal)
                 if len(siblings) != 1:
+                    d.rollback(mark)
                     continue
                 try:
                     pref, _ = self.locate(d, tools, domain, p.ref, parent_rows[0], rng, reveal=reveal,
                                           allow_id_fact=False)
                 except PlanningFailure:
+                    d.rollback(mark)
                     continue
                 args[p.name] = pref
                 sid, out = d.add(t.name, args, note=f"list the {say.noun(entity)} records of that {say.noun(p.ref)}")
                 if out.is_error or not out.structured or out.structured.get("total") != 1:
+                    d.rollback(mark)
                     continue
                 return StepRef(step=sid, path="records[0].id"), f"your {say.noun(p.ref)}"
         return None

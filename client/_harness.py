@@ -1,0 +1,141 @@
+"""The harness's front door: load a blueprint, set up its world and the sandbox, run or verify an episode.
+
+``run_blueprint`` and ``verify_trajectory`` are what ``tdscaling episode run`` and ``episode verify`` call;
+a run of many episodes shares one ``Harness`` (one sandbox, one cache of seeded worlds).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from mcp import Client
+from pydantic import ValidationError
+
+from tdscaling.servers import Catalog, ClusterSpec, SpecError, domain_cluster
+from tdscaling.servers._resolve import load_cluster
+from tdscaling.servers._runtime import ClusterRuntime
+from tdscaling.servers._seed import Templates
+
+from ._backend import ModelBackend
+from ._blueprint import Blueprint
+from ._episode import EpisodeLimits, run_episode
+from ._plan_run import CallOutcome
+from ._trajectory import Trajectory
+from ._verify import Judgement, Verifier
+
+
+def load_blueprint(path: Path) -> Blueprint:
+    """A blueprint from a JSON file; a malformed one raises ``SpecError`` naming the file and the path."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise SpecError(f"cannot read the blueprint: {e.strerror}", source=str(path)) from None
+    try:
+        return Blueprint.model_validate_json(text)
+    except ValidationError as e:
+        err = e.errors(include_url=False)[0]
+        where = ".".join(str(x) for x in err["loc"]) or "(top level)"
+        raise SpecError(f"{err['msg']} (see examples/blueprints/ for the format)", source=path.name,
+                        path=where) from None
+
+
+def load_messages(path: Path) -> list[dict[str, Any]]:
+    """The conversation of a trajectory file: a trajectory object with ``messages``, or a list of messages."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise SpecError(f"cannot read the trajectory: {e.strerror}", source=str(path)) from None
+    except json.JSONDecodeError as e:
+        raise SpecError(f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}", source=path.name) from None
+    messages = data.get("messages") if isinstance(data, dict) else data
+    if not isinstance(messages, list) or not all(isinstance(m, dict) and "role" in m for m in messages):
+        raise SpecError("expected a trajectory object with 'messages' (OpenAI chat format) or a list of messages",
+                        source=path.name, path="messages")
+    return messages
+
+
+class Harness:
+    """Shared state for many episodes: the catalog, seeded worlds, and one sandbox MCP server."""
+
+    def __init__(self, catalog: Catalog, *, clusters_file: Path | None = None, rows: int | None = None,
+                 sandbox_settings: Any = None, templates: Templates | None = None) -> None:
+        from tdscaling.sandbox import SandboxSettings, build_sandbox_server
+
+        self.catalog = catalog
+        self.clusters_file = clusters_file
+        self.rows = rows
+        self.templates = templates or Templates()
+        self.sandbox_server = build_sandbox_server(sandbox_settings or SandboxSettings())
+        self._clusters: dict[str, ClusterSpec] = {}
+        self._runtimes: dict[tuple[str, int | None], ClusterRuntime] = {}
+
+    def add_clusters(self, clusters: Sequence[ClusterSpec]) -> None:
+        for c in clusters:
+            self._clusters[c.id] = c
+
+    def cluster(self, ref: str | ClusterSpec) -> ClusterSpec:
+        """The cluster a blueprint names: inline, known to this harness, a domain, or in the clusters file."""
+        if isinstance(ref, ClusterSpec):
+            return ref
+        if ref in self._clusters:
+            return self._clusters[ref]
+        if ref.startswith("cl-") and self.clusters_file is None:
+            for d in self.catalog:
+                c = domain_cluster(d)
+                if c.id == ref:
+                    return c
+        return load_cluster(ref, self.catalog, clusters_file=self.clusters_file if ref.startswith("cl-") else None)
+
+    def runtime(self, blueprint: Blueprint) -> ClusterRuntime:
+        cluster = self.cluster(blueprint.cluster)
+        key = (cluster.id, blueprint.seed)
+        rt = self._runtimes.get(key)
+        if rt is None:
+            rt = self._runtimes[key] = ClusterRuntime(cluster, self.catalog, seed=blueprint.seed,
+                                                      rows=blueprint.rows or self.rows, templates=self.templates)
+        return rt
+
+    async def run(self, blueprint: Blueprint, *, assistant: ModelBackend | None = None, user: Any = None,
+                  limits: EpisodeLimits | None = None, seed: int = 0, attempt: int = 0) -> Trajectory:
+        return await run_episode(blueprint, self.runtime(blueprint), self.sandbox_server, assistant=assistant,
+                                 user=user, limits=limits, seed=seed, attempt=attempt)
+
+    @asynccontextmanager
+    async def sandbox_caller(self) -> AsyncIterator[Any]:
+        """An async ``(tool, args) -> CallOutcome`` over an MCP connection to this harness's sandbox."""
+        async with Client(self.sandbox_server) as client:
+            async def call(tool: str, args: dict[str, Any]) -> CallOutcome:
+                r = await client.call_tool(tool, args)
+                text = "\n".join(c.text for c in r.content if hasattr(c, "text"))
+                return CallOutcome(bool(r.is_error), text, r.structured_content)
+
+            yield call
+
+    async def verify(self, blueprint: Blueprint, messages: Sequence[Mapping[str, Any]]) -> Judgement:
+        """Judge a conversation made anywhere, by replaying its calls (see ``Verifier``)."""
+        async with self.sandbox_caller() as call:
+            async def replay_call(tool: str, args: dict[str, Any]) -> CallOutcome:
+                return await call(tool, {**args, "session_id": f"{args.get('session_id', 'default')}-verify"})
+
+            judgement = await Verifier(blueprint, self.runtime(blueprint), sandbox=replay_call).judge(messages)
+        return judgement
+
+
+async def run_blueprint(blueprint_path: Path, *, catalog: Catalog, assistant: ModelBackend | None = None,
+                        user: Any = None, clusters_file: Path | None = None, seed: int = 0) -> Trajectory:
+    """One episode of the blueprint in ``blueprint_path`` (scripted players unless given)."""
+    bp = load_blueprint(blueprint_path)
+    harness = Harness(catalog, clusters_file=clusters_file)
+    return await harness.run(bp, assistant=assistant, user=user(bp) if callable(user) else user, seed=seed)
+
+
+async def verify_trajectory(blueprint_path: Path, trajectory_path: Path, *, catalog: Catalog,
+                            clusters_file: Path | None = None) -> Judgement:
+    """Judge the trajectory in ``trajectory_path`` against the blueprint in ``blueprint_path``."""
+    bp = load_blueprint(blueprint_path)
+    messages = load_messages(trajectory_path)
+    return await Harness(catalog, clusters_file=clusters_file).verify(bp, messages)
