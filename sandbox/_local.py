@@ -24,7 +24,7 @@ from tdscaling.sandbox._persistent import PersistentWorker
 from tdscaling.sandbox._results import ExecutionResult, Language
 from tdscaling.sandbox._seccomp import deny_unix_sockets_bpf
 from tdscaling.sandbox._settings import SandboxSettings
-from tdscaling.sandbox._supervise import supervise, to_result
+from tdscaling.sandbox._supervise import PendingRun, to_result
 from tdscaling.sandbox._workspace import FileInfo
 
 SESSION_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -38,6 +38,7 @@ _NOBODY = (65534, 65534)
 class _Session:
     workspace: Path
     worker: PersistentWorker | None = None
+    warm: PendingRun | None = None  # a pre-started one-shot Python sandbox waiting for its program
     lock: anyio.Lock = field(default_factory=anyio.Lock)
 
 
@@ -112,6 +113,8 @@ class LocalBackend:
         with anyio.CancelScope(shield=True):
             if session.worker is not None:
                 await session.worker.aclose()
+            if session.warm is not None:
+                await session.warm.aclose()
             shutil.rmtree(session.workspace, ignore_errors=True)
 
     # launching
@@ -167,7 +170,7 @@ class LocalBackend:
                 return await session.worker.run(
                     code, timeout_s=timeout_s, output_cap=self._settings.limits.output_kb * 1024
                 )
-            return await self._run_once(session.workspace, code, language=language, timeout_s=timeout_s)
+            return await self._run_once(session, code, language=language, timeout_s=timeout_s)
 
     def _worker_launch(
         self, command: list[str], group: RunGroup | None, workspace: Path
@@ -175,37 +178,65 @@ class LocalBackend:
         launch, extra, _ = self._launch(command, group, workspace, status=False)
         return launch, extra  # the worker closes the extra fds once its child holds copies
 
-    async def _run_once(self, workspace: Path, code: str, *, language: Language, timeout_s: float) -> ExecutionResult:
+    def _start(self, workspace: Path, *, language: Language, code_fd: int | None) -> PendingRun:
+        """Launch a one-shot sandbox; with no ``code_fd`` Python waits for its program on a stdin pipe."""
         python = str(self._settings.python)
-        code_fd = os.memfd_create("sandbox-code", os.MFD_CLOEXEC)
+        fds: dict[int, int] = {}
         null_fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
-        group: RunGroup | None = None
-        to_close = [code_fd, null_fd]
+        to_close = [null_fd]
+        group = self._new_group()
         try:
-            os.write(code_fd, code.encode("utf-8", errors="surrogatepass"))
-            os.lseek(code_fd, 0, os.SEEK_SET)
             if language == "python":
                 # The program comes on stdin ("-") so sys.path[0] is the workspace, as with "python file.py".
-                command, fds = [python, "-E", "-s", "-"], {0: code_fd}
+                command = [python, "-E", "-s", "-"]
+                if code_fd is not None:
+                    fds[0] = code_fd
             else:
+                assert code_fd is not None, "bash always starts cold"
                 command, fds = ["/bin/bash", f"/dev/fd/{_CODE_FD}"], {0: null_fd, _CODE_FD: code_fd}
-            group = self._new_group()
             launch, extra, closers = self._launch(command, group, workspace, status=True)
             to_close += closers
-            raw = await supervise(
+            return PendingRun(
                 launch,
                 fds={**fds, **extra},
-                timeout_s=timeout_s,
                 output_cap=self._settings.limits.output_kb * 1024,
                 group=group,
                 status_target_fd=_STATUS_FD if self._capabilities.mechanism == "bwrap" else None,
+                stdin_pipe=code_fd is None,
             )
-            return to_result(raw, group=group, limits=self._settings.limits)
+        except BaseException:
+            if group is not None:
+                group.remove()
+            raise
         finally:
             for fd in to_close:
                 os.close(fd)
-            if group is not None:
-                group.remove()
+
+    async def _run_once(self, session: _Session, code: str, *, language: Language, timeout_s: float) -> ExecutionResult:
+        program = code.encode("utf-8", errors="surrogatepass")
+        warm, session.warm = session.warm, None
+        payload: bytes | None = None
+        if language == "python" and warm is not None and warm.waiting:
+            run, payload = warm, program
+        else:
+            if warm is not None:
+                await warm.aclose()
+            code_fd = os.memfd_create("sandbox-code", os.MFD_CLOEXEC)
+            try:
+                os.write(code_fd, program)
+                os.lseek(code_fd, 0, os.SEEK_SET)
+                run = self._start(session.workspace, language=language, code_fd=code_fd)
+            finally:
+                os.close(code_fd)
+        try:
+            raw = await run.complete(timeout_s=timeout_s, program=payload)
+            result = to_result(raw, group=run.group, limits=self._settings.limits)
+        finally:
+            await run.aclose()
+        if self._settings.warm_start:
+            # The next Python run's interpreter starts now, while the caller reads this result.
+            session.warm = self._start(session.workspace, language="python", code_fd=None)
+        return result
 
     async def write_file(self, session_id: str, path: str, data: bytes) -> None:
         session = self._session(session_id)

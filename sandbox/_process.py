@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import select
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -109,6 +110,10 @@ class Child:
                 os.close(source)
         self.pidfd = os.pidfd_open(self.pid)
         self.status: ExitStatus | None = None
+
+    def exited_now(self) -> bool:
+        """True if the process has exited (not yet reaped); never blocks."""
+        return self.status is None and bool(select.select([self.pidfd], [], [], 0)[0])
 
     def kill(self) -> None:
         """SIGKILL the launcher's process group (the child itself once it has exec'd the isolation tool)."""

@@ -46,4 +46,8 @@ class SandboxSettings(BaseModel):
         default=Path("/usr/bin/python3"),
         description="interpreter that runs user code; must live under /usr (bound read-only into the sandbox)",
     )
+    warm_start: bool = Field(
+        default=True,
+        description="after each one-shot run, pre-start the session's next Python sandbox (it waits for its program)",
+    )
     docker_image: str = "python:3.11-slim"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -30,75 +31,135 @@ class RawRun:
     started_in_sandbox: bool
 
 
-async def supervise(
-    launch: Launch,
-    *,
-    fds: dict[int, int],
-    timeout_s: float,
-    output_cap: int,
-    group: RunGroup | None,
-    status_target_fd: int | None = None,
-) -> RawRun:
-    """Start ``launch``, read its output, kill the whole tree at ``timeout_s``; always reap and clean."""
-    out = CappedBuffer(output_cap)
-    err = CappedBuffer(output_cap)
-    pipes = [nonblocking_pipe(), nonblocking_pipe()]
-    status_pipe = nonblocking_pipe() if status_target_fd is not None else None
-    child_fds = {1: pipes[0][1], 2: pipes[1][1], **fds}
-    if status_pipe is not None and status_target_fd is not None:
-        child_fds[status_target_fd] = status_pipe[1]
-    started = time.perf_counter()
-    kill_group = group.kill_all if group is not None else None
-    try:
-        child = Child(launch, child_fds)
-    finally:
-        for _, write_end in [*pipes, *([status_pipe] if status_pipe else [])]:
-            os.close(write_end)
-    timed_out = False
-    try:
-        async with anyio.create_task_group() as readers:
-            drained = anyio.Event()
-            remaining = [2]
+class PendingRun:
+    """A started sandbox whose program may not have arrived yet.
 
-            async def read(fd: int, sink: CappedBuffer) -> None:
-                await pump(fd, sink)
-                remaining[0] -= 1
-                if remaining[0] == 0:
-                    drained.set()
+    Cold path: the program is already on the child's stdin (a memfd) and :meth:`complete` is called
+    at once. Warm path: the child was started ahead of time with a pipe on stdin (``python -`` blocks
+    reading it), and :meth:`complete` writes the program and closes the pipe; the interpreter's
+    start-up was paid before the call. The wall clock starts in :meth:`complete` either way.
+    """
 
-            readers.start_soon(read, pipes[0][0], out)
-            readers.start_soon(read, pipes[1][0], err)
-            with anyio.move_on_after(timeout_s) as deadline:
-                status = await child.wait()
-            if deadline.cancelled_caught:
-                timed_out = True
-                await child.aclose(also_kill=kill_group)
-                status = await child.wait()
-            duration_ms = (time.perf_counter() - started) * 1000
-            if kill_group is not None:
-                kill_group()  # daemons that outlived the main process
-            with anyio.move_on_after(_DRAIN_GRACE_S):
-                await drained.wait()
-            readers.cancel_scope.cancel()
-    finally:
-        await child.aclose(also_kill=kill_group)
-        for read_end, _ in pipes:
-            os.close(read_end)
-    started_in_sandbox = True
-    if status_pipe is not None:
-        status_text = b""
+    def __init__(
+        self,
+        launch: Launch,
+        *,
+        fds: dict[int, int],
+        output_cap: int,
+        group: RunGroup | None,
+        status_target_fd: int | None = None,
+        stdin_pipe: bool = False,
+    ) -> None:
+        self.group = group
+        self._output_cap = output_cap
+        self._pipes = [nonblocking_pipe(), nonblocking_pipe()]
+        self._status_pipe = nonblocking_pipe() if status_target_fd is not None else None
+        self._stdin_w: int | None = None
+        child_fds = {1: self._pipes[0][1], 2: self._pipes[1][1], **fds}
+        to_close = [w for _, w in self._pipes]
+        if self._status_pipe is not None and status_target_fd is not None:
+            child_fds[status_target_fd] = self._status_pipe[1]
+            to_close.append(self._status_pipe[1])
+        if stdin_pipe:
+            stdin_r, self._stdin_w = os.pipe2(os.O_CLOEXEC)
+            os.set_blocking(self._stdin_w, False)
+            child_fds[0] = stdin_r
+            to_close.append(stdin_r)
         try:
-            status_text = os.read(status_pipe[0], 1 << 16)
-        except BlockingIOError:
-            pass
+            self._child = Child(launch, child_fds)
+        except BaseException:
+            self._close_fds()
+            raise
         finally:
-            os.close(status_pipe[0])
-        started_in_sandbox = b"child-pid" in status_text
-    if status.exit_code == LAUNCHER_FAILED_EXIT and err.data.startswith(LAUNCHER_ERROR_PREFIX.encode()):
-        raise SandboxBrokenError(err.text().strip())
-    if not started_in_sandbox and not timed_out:
-        raise SandboxBrokenError(f"the sandbox did not start: {err.text().strip()[:500]}")
-    return RawRun(out, err, status, timed_out, duration_ms, started_in_sandbox)
+            for fd in to_close:
+                os.close(fd)
+
+    @property
+    def waiting(self) -> bool:
+        """A warm run that can still take its program (not exited, stdin not yet written)."""
+        return self._stdin_w is not None and self._child.status is None and not self._child.exited_now()
+
+    def _close_fds(self) -> None:
+        fds = [r for r, _ in self._pipes] + ([self._status_pipe[0]] if self._status_pipe else [])
+        if self._stdin_w is not None:
+            fds.append(self._stdin_w)
+            self._stdin_w = None
+        for fd in fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._pipes, self._status_pipe = [], None
+
+    async def _feed(self, program: bytes) -> None:
+        fd, view = self._stdin_w, memoryview(program)
+        assert fd is not None
+        try:
+            while view:
+                try:
+                    view = view[os.write(fd, view) :]
+                except BlockingIOError:
+                    await anyio.wait_writable(fd)
+                except BrokenPipeError:
+                    return  # the program died before reading it all; its exit status tells
+        finally:
+            os.close(fd)
+            self._stdin_w = None
+
+    async def complete(self, *, timeout_s: float, program: bytes | None = None) -> RawRun:
+        """Send ``program`` (warm path), read capped output, kill the tree at ``timeout_s``, reap."""
+        out, err = CappedBuffer(self._output_cap), CappedBuffer(self._output_cap)
+        kill_group = self.group.kill_all if self.group is not None else None
+        child = self._child
+        started = time.perf_counter()
+        timed_out = False
+        try:
+            async with anyio.create_task_group() as readers:
+                drained = anyio.Event()
+                remaining = [2]
+
+                async def read(fd: int, sink: CappedBuffer) -> None:
+                    await pump(fd, sink)
+                    remaining[0] -= 1
+                    if remaining[0] == 0:
+                        drained.set()
+
+                readers.start_soon(read, self._pipes[0][0], out)
+                readers.start_soon(read, self._pipes[1][0], err)
+                if program is not None:
+                    readers.start_soon(self._feed, program)
+                with anyio.move_on_after(timeout_s) as deadline:
+                    status = await child.wait()
+                if deadline.cancelled_caught:
+                    timed_out = True
+                    await child.aclose(also_kill=kill_group)
+                    status = await child.wait()
+                duration_ms = (time.perf_counter() - started) * 1000
+                if kill_group is not None:
+                    kill_group()  # daemons that outlived the main process
+                with anyio.move_on_after(_DRAIN_GRACE_S):
+                    await drained.wait()
+                readers.cancel_scope.cancel()
+            started_in_sandbox = True
+            if self._status_pipe is not None:
+                status_text = b""
+                with contextlib.suppress(BlockingIOError):
+                    status_text = os.read(self._status_pipe[0], 1 << 16)
+                started_in_sandbox = b"child-pid" in status_text
+        finally:
+            await child.aclose(also_kill=kill_group)
+        if status.exit_code == LAUNCHER_FAILED_EXIT and err.data.startswith(LAUNCHER_ERROR_PREFIX.encode()):
+            raise SandboxBrokenError(err.text().strip())
+        if not started_in_sandbox and not timed_out:
+            raise SandboxBrokenError(f"the sandbox did not start: {err.text().strip()[:500]}")
+        return RawRun(out, err, status, timed_out, duration_ms, started_in_sandbox)
+
+    async def aclose(self) -> None:
+        """Kill (if running) and reap, close every pipe, remove the cgroups. Shielded, bounded."""
+        with anyio.CancelScope(shield=True):
+            await self._child.aclose(also_kill=self.group.kill_all if self.group is not None else None)
+            self._close_fds()
+            if self.group is not None:
+                self.group.remove()
+                self.group = None
 
 
 def classify_limit(

@@ -67,8 +67,8 @@ def _settings(
     try:
         limits = Limits(**{k: v for k, v in limit_values.items() if v is not None})
         return SandboxSettings(
-            backend=_choice("--backend", backend, _BACKENDS),  # type: ignore[arg-type]
-            require_isolation=_choice("--require-isolation", require_isolation, _LEVELS),  # type: ignore[arg-type]
+            backend=_choice("--backend", backend, _BACKENDS),
+            require_isolation=_choice("--require-isolation", require_isolation, _LEVELS),
             record_path=record,
             workspace_root=workspace,
             limits=limits,

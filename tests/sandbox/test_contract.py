@@ -100,3 +100,13 @@ async def test_misuse_raises_usage_errors_that_say_what_is_allowed(open_for: Ope
             await sandbox.execute("pass", timeout_s=10_000)
         with pytest.raises(WorkspacePathError, match="relative"):
             await sandbox.read_file("/etc/passwd")
+
+
+async def test_a_prestarted_python_sees_files_written_after_it_started(open_for: OpenSandbox, backend_id: str) -> None:
+    async with open_for(backend_id) as sandbox:
+        first = await sandbox.execute("x = 1", session_id="w")  # leaves a warm interpreter behind (local)
+        await sandbox.write_file("late.txt", "written later", session_id="w")
+        second = await sandbox.execute("print(open('late.txt').read())", session_id="w", timeout_s=1)
+    assert first.exit_code == 0
+    assert second.stdout == "written later\n"
+    assert second.duration_ms < 1000
