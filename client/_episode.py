@@ -25,7 +25,7 @@ from ._model_types import Usage
 from ._plan_run import CallOutcome
 from ._prompts import assistant_system_prompt
 from ._scripted import ScriptedAssistant
-from ._servers import InProcessServer
+from ._servers import InProcessServer, ServerConfig
 from ._trajectory import CallRecord, Labels, RoleUsage, Trajectory
 from ._user import ScriptedUser, UserSimulator
 from ._verify import Verifier
@@ -61,11 +61,14 @@ async def run_episode(
     limits: EpisodeLimits | None = None,
     seed: int = 0,
     attempt: int = 0,
+    cluster_server: ServerConfig | None = None,
 ) -> Trajectory:
     """Run one episode of ``blueprint`` over ``runtime`` (a seeded ``ClusterRuntime``; each episode gets
     ``runtime.fresh()``) with ``sandbox_server`` (an MCP server object) beside it.
 
-    ``assistant`` and ``user`` default to the scripted, offline players.
+    ``assistant`` and ``user`` default to the scripted, offline players. ``cluster_server`` reaches the
+    cluster another way (a stdio subprocess, an HTTP URL) serving the same freshly seeded world; the
+    verdict still replays on ``runtime``.
     """
     limits = limits or EpisodeLimits()
     eid = episode_id(blueprint, seed, attempt)
@@ -76,7 +79,8 @@ async def run_episode(
     messages: list[dict[str, Any]] = []
     usage = {"assistant": Usage(), "user": Usage()}
     counts = {"assistant": 0, "user": 0}
-    hub = Hub([InProcessServer("cluster", world.server), InProcessServer("sandbox", sandbox_server)])
+    cluster = cluster_server if cluster_server is not None else InProcessServer("cluster", world.server)
+    hub = Hub([cluster, InProcessServer("sandbox", sandbox_server)])
     async with hub:
         names = {(t.server, t.tool): t.name for t in hub.tools}
         tools = hub.openai_tools()

@@ -14,6 +14,7 @@ import itertools
 import json
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,6 +102,7 @@ class FakeOpenAI:
         self.requests: list[dict[str, Any]] = []
         self.request_headers: list[dict[str, str]] = []
         self._script: deque[Reply] = deque()
+        self.responder: Callable[[dict[str, Any]], Reply] | None = None  # decides replies from the request
         self._lock = threading.Lock()
         self._server = ThreadedServer(Starlette(routes=[Route("/v1/chat/completions", self._chat, methods=["POST"])]))
 
@@ -119,6 +121,7 @@ class FakeOpenAI:
 
     def reset(self) -> None:
         with self._lock:
+            self.responder = None
             self._script.clear()
             self.requests.clear()
             self.request_headers.clear()
@@ -134,7 +137,12 @@ class FakeOpenAI:
         with self._lock:
             self.requests.append(body)
             self.request_headers.append(dict(request.headers))
-            reply = self._script.popleft() if self._script else self.default
+            if self._script:
+                reply = self._script.popleft()
+            elif self.responder is not None:
+                reply = self.responder(body)
+            else:
+                reply = self.default
         delay = reply.delay_s + self.fixed_delay_s
         if delay:
             await anyio.sleep(delay)
