@@ -24,6 +24,9 @@ class ThreadedServer:
     def start(self) -> None:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # Accepted sockets inherit this on Linux. Without it, a response written in two
+        # segments meets the client's delayed ACK and every request takes ~40 ms more.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind(("127.0.0.1", 0))
         sock.listen(256)
         self.port = sock.getsockname()[1]
