@@ -1,9 +1,166 @@
-"""Commands of tdscaling.synth for the ``tdscaling`` CLI."""
+"""Commands of tdscaling.synth for the ``tdscaling`` CLI: ``synth run``, ``demo`` and ``export``."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Literal
+
 import typer
+
+if TYPE_CHECKING:
+    from ._run import RunConfig, RunResult
+
+StrategyOpt = Literal["evolve", "uniform", "quantity"]
+
+
+def _fail(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)
+    raise typer.Exit(2)
+
+
+def _execute(config: RunConfig, out: Path, *, resume: bool, catalog_dirs: list[Path] | None) -> RunResult:
+    """Run with a live progress display on a terminal (a line per round otherwise)."""
+    import anyio
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from tdscaling.servers import Catalog, SpecError
+
+    from ._run import RoundProgress, synth_run
+
+    console = Console(stderr=True)
+    live = sys.stderr.isatty()
+    assistant_factory = user_factory = None
+    if config.model or config.user_model:
+        from tdscaling.client._litellm import LiteLLMBackend
+        from tdscaling.client._user import LLMUser
+
+        if config.model:
+            model = LiteLLMBackend(config.model, api_base=config.api_base)
+            assistant_factory = lambda bp: model  # noqa: E731 - one shared backend
+        if config.user_model:
+            user_backend = LiteLLMBackend(config.user_model, api_base=config.api_base)
+            user_factory = lambda bp: LLMUser(bp, user_backend)  # noqa: E731
+    with Progress(TextColumn("[bold]round {task.fields[round]}[/]"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("accepted {task.fields[acc]} · rejected {task.fields[rej]} · unplannable {task.fields[fail]}"
+                             " · H_D {task.fields[hd]} · H_M {task.fields[hm]}"),
+                  TimeElapsedColumn(), console=console, disable=not live, transient=False) as bar:
+        task = bar.add_task("run", total=config.per_round, round="1", acc=0, rej=0, fail=0, hd="-", hm="-")
+
+        def on_progress(p: RoundProgress) -> None:
+            hd = f"{p.metrics.domain_entropy_norm:.3f}" if p.metrics else "-"
+            hm = f"{p.metrics.mode_entropy_norm:.3f}" if p.metrics else "-"
+            bar.update(task, completed=p.done, total=p.total, round=f"{p.round}/{p.rounds}", acc=p.accepted,
+                       rej=p.rejected, fail=p.failed, **({"hd": hd, "hm": hm} if p.metrics else {}))
+            if p.metrics and not live:
+                m = p.metrics
+                console.print(f"round {p.round}/{p.rounds}: {p.accepted} accepted, {p.rejected} rejected, "
+                              f"{p.failed} unplannable; cumulative H_D {m.domain_entropy_norm:.3f} "
+                              f"H_M {m.mode_entropy_norm:.3f} CAC {m.cac:.0f} paths {m.distinct_paths}")
+
+        try:
+            cat = Catalog.load(catalog_dirs or ())
+            return anyio.run(lambda: synth_run(config, out, catalog=cat, resume=resume, on_progress=on_progress,
+                                               assistant_factory=assistant_factory, user_factory=user_factory))
+        except SpecError as e:
+            _fail(str(e))
+            raise AssertionError from e  # unreachable: _fail exits
+
+
+def _summary(result: RunResult) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console()
+    table = Table(title="diversity over rounds (cumulative)")
+    for col in ("round", "accepted", "rejected", "H_D norm", "H_M norm", "CAC", "CAC/traj", "distinct paths",
+                "tool coverage"):
+        table.add_column(col, justify="right")
+    for m in result.rounds:
+        table.add_row(str(m.round), str(m.accepted), str(m.rejected), f"{m.domain_entropy_norm:.3f}",
+                      f"{m.mode_entropy_norm:.3f}", f"{m.cac:.0f}", f"{m.cac_mean:.1f}", str(m.distinct_paths),
+                      f"{m.tool_coverage:.1%}")
+    con.print(table)
+    rate = result.accepted / max(1, result.accepted + result.rejected)
+    con.print(f"{result.accepted} trajectories accepted ({rate:.0%} of episodes), {result.failed} tasks could not be "
+              f"planned, in {result.seconds:.0f} s")
+    con.print(f"dataset: {result.out / 'trajectories.jsonl'}")
+    con.print(f"report:  {result.out / 'report.md'}  (plot: {result.out / 'metrics.png'})")
+    con.print(f"export:  tdscaling export {result.out} --format openai -o {result.out / 'train.jsonl'}")
+
+
+def synth_run_cmd(
+    out: Annotated[Path, typer.Option("--out", help="The run directory (created; must be empty unless --resume).")],
+    rounds: Annotated[int, typer.Option("--rounds", min=1)] = 4,
+    per_round: Annotated[int, typer.Option("--per-round", min=1, help="Episodes planned per round.")] = 50,
+    model: Annotated[str | None, typer.Option("--model", help="litellm model for the assistant "
+                                              "(default: the offline scripted assistant).")] = None,
+    user_model: Annotated[str | None, typer.Option("--user-model", help="litellm model for the user "
+                                                   "(default: the scripted user).")] = None,
+    api_base: Annotated[str | None, typer.Option("--api-base", help="OpenAI-compatible endpoint.")] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1)] = 8,
+    strategy: Annotated[StrategyOpt, typer.Option("--strategy")] = "evolve",
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    clusters: Annotated[Path | None, typer.Option("--clusters", help="Start from these clusters (JSON Lines).")] = None,
+    domains: Annotated[str | None, typer.Option("--domains", help="Comma-separated domain names.")] = None,
+    catalog: Annotated[list[Path] | None, typer.Option("--catalog", help="Extra domain directories.")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out.")] = False,
+) -> None:
+    """Synthesize verified trajectories in rounds, steering toward the long tail."""
+    from ._run import RunConfig
+
+    if clusters and domains:
+        _fail("give --clusters or --domains, not both")
+    if clusters and not clusters.is_file():
+        _fail(f"{clusters}: no such clusters file")
+    config = RunConfig(rounds=rounds, per_round=per_round, strategy=strategy, seed=seed, concurrency=concurrency,
+                       model=model, user_model=user_model, api_base=api_base,
+                       domains=[d.strip() for d in domains.split(",") if d.strip()] if domains else None,
+                       clusters_file=str(clusters.resolve()) if clusters else None)
+    _summary(_execute(config, out, resume=resume, catalog_dirs=catalog))
+
+
+def demo_cmd(
+    out: Annotated[Path, typer.Option("--out", help="Where to write the demo run.")] = Path("tdscaling-demo"),
+    rounds: Annotated[int, typer.Option("--rounds", min=1)] = 6,
+    per_round: Annotated[int, typer.Option("--per-round", min=1)] = 100,
+) -> None:
+    """A small offline run (no API key, no network): a verified dataset, a diversity report and a plot."""
+    import shutil
+
+    from ._run import RunConfig
+
+    if out.exists() and (out / "manifest.json").exists():
+        shutil.rmtree(out)  # the demo's own previous output
+    elif out.exists() and any(out.iterdir()):
+        _fail(f"{out} is not empty and is not an earlier demo; pass another --out")
+    config = RunConfig(rounds=rounds, per_round=per_round, strategy="evolve", seed=0, concurrency=8)
+    _summary(_execute(config, out, resume=False, catalog_dirs=None))
+
+
+def export_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory (the --out of synth run or demo).")],
+    fmt: Annotated[Literal["openai", "sharegpt"], typer.Option("--format")] = "openai",
+    output: Annotated[Path, typer.Option("-o", "--output", help="The JSON Lines file to write.")] = Path("train.jsonl"),
+) -> None:
+    """Export accepted trajectories for training (OpenAI chat format or ShareGPT)."""
+    from tdscaling.servers import SpecError
+
+    from ._export import export
+
+    try:
+        n = export(run_dir, fmt, output)
+    except SpecError as e:
+        _fail(str(e))
+        return
+    print(f"wrote {n} rows to {output} ({fmt})", file=sys.stderr)
 
 
 def register(app: typer.Typer) -> None:
-    """Add synth's commands to ``app`` (none yet)."""
+    """Add ``synth run``, ``demo`` and ``export`` to ``app``."""
+    synth = typer.Typer(help="Synthesize trajectories.", no_args_is_help=True)
+    synth.command("run")(synth_run_cmd)
+    app.add_typer(synth, name="synth")
+    app.command("demo")(demo_cmd)
+    app.command("export")(export_cmd)

@@ -33,7 +33,7 @@ import networkx as nx
 
 from tdscaling.client._blueprint import ReasoningMode
 from tdscaling.client._trajectory import CallRecord, Trajectory
-from tdscaling.servers import ClusterSpec
+from tdscaling.servers import ClusterSpec, ToolSpec
 from tdscaling.servers._build import Indexes
 from tdscaling.servers._spec import NUMERIC_TYPES
 
@@ -145,6 +145,41 @@ def feasible_modes(cluster: ClusterSpec, indexes: Indexes) -> set[ReasoningMode]
             out.add("code_aggregation")
     if len(cluster.domains) >= 2:
         out.add("cross_domain")
+    return out & _plannable(cluster, specs, indexes)
+
+
+def _plannable(cluster: ClusterSpec, specs: dict[str, ToolSpec], indexes: Indexes) -> set[ReasoningMode]:
+    """What the planner's recipes additionally need (see ``_planner``): a write to chain toward; two transitions
+    of one entity, one fixing the state the other needs (recovery) or with disjoint starting states (branch);
+    a record whose id or references feed two reads (fan-out)."""
+    out: set[ReasoningMode] = {"lookup", "clarification", "code_aggregation", "cross_domain"}
+    if any(s.kind in ("transition", "update", "transfer", "create") for s in specs.values()):
+        out.add("sequential_chain")
+    trans = [s for s in specs.values() if s.kind == "transition"]
+    for a in trans:
+        for b in trans:
+            if a is b or a.entity != b.entity or a.domain != b.domain:
+                continue
+            if set(b.outputs.states) & set(a.source_states) and set(b.source_states) - set(a.source_states):
+                out.add("error_recovery")
+            if set(a.source_states) - set(b.source_states) and set(b.source_states) - set(a.source_states):
+                out.add("conditional_branch")
+    for t in cluster.tools:
+        s = specs[t.name]
+        if s.kind not in ("get", "search"):
+            continue
+        ent = indexes[t.domain].domain.entities[s.entity]
+        reads = 0
+        for u in specs.values():
+            if u.domain != s.domain or not u.read_only or u.entity == s.entity:
+                continue
+            if u.kind == "get" and any(f.ref == u.entity for f in ent.fields.values()):
+                reads += 1
+            elif u.kind in ("search", "aggregate") and any(p.ref == s.entity and p.role == "filter" for p in u.inputs):
+                reads += 1
+        if reads >= 2:
+            out.add("parallel_fanout")
+            break
     return out
 
 

@@ -1,0 +1,374 @@
+"""A synthesis run: rounds of planned, concurrent episodes steered by the evolution controller.
+
+Each round the strategy picks (cluster, mode) tasks; each task is planned into a blueprint (its own
+seeded random generator, so the same run makes the same blueprints and episode ids), run as an episode,
+verified, and appended to ``trajectories.jsonl`` or ``rejected.jsonl`` (planning failures to
+``failures.jsonl``) the moment it finishes. A round ends with a line in ``rounds.jsonl`` and a fresh
+report. ``resume`` replays the controller over finished rounds from those files, then skips every task of
+the unfinished round that already has a line: nothing lost, nothing run twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Literal
+
+import anyio
+from pydantic import BaseModel, ConfigDict, Field
+
+from tdscaling.client._blueprint import Blueprint
+from tdscaling.client._episode import EpisodeLimits
+from tdscaling.client._harness import Harness
+from tdscaling.client._trajectory import Trajectory
+from tdscaling.servers import Catalog, ClusterSpec, SpecError
+from tdscaling.servers._build import Indexes
+from tdscaling.servers._cluster_io import read_clusters
+from tdscaling.servers._generate import ClusterGenerator
+
+from . import _jsonl
+from ._evolution import Task, make_strategy
+from ._metrics import MetricsTracker, RoundMetrics
+from ._modes import feasible_modes
+from ._planner import Planner, PlanningFailure
+from ._report import write_report
+
+StrategyName = Literal["evolve", "uniform", "quantity"]
+RETRIES = 3  # other clusters tried when a task's cluster cannot give its mode
+FILES = ("trajectories.jsonl", "rejected.jsonl", "failures.jsonl", "clusters.jsonl", "rounds.jsonl")
+
+
+class RunConfig(BaseModel):
+    """Everything that decides what a run makes (stored in the manifest; a resume must match it)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rounds: int = Field(ge=1)
+    per_round: int = Field(ge=1)
+    strategy: StrategyName = "evolve"
+    seed: int = 0
+    concurrency: int = Field(default=8, ge=1)
+    model: str | None = None
+    user_model: str | None = None
+    api_base: str | None = None
+    domains: list[str] | None = None
+    clusters_file: str | None = None
+    pool_size: int = Field(default=0, ge=0)  # 0: 4 x per_round, at most 400
+    pool_skew: list[str] | None = None  # start from a pool drawn mostly from these domains (benchmarks)
+    rows: int | None = None
+
+
+@dataclass
+class RoundProgress:
+    round: int
+    rounds: int
+    done: int
+    total: int
+    accepted: int
+    rejected: int
+    failed: int
+    metrics: RoundMetrics | None = None
+
+
+@dataclass
+class RunResult:
+    out: Path
+    rounds: list[RoundMetrics]
+    accepted: int
+    rejected: int
+    failed: int  # tasks no cluster could be planned for (after retries)
+    failure_reasons: Counter[str] = field(default_factory=Counter)  # every failed planning attempt, by reason
+    rejection_reasons: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in ("tdscaling", "mcp", "litellm", "pydantic", "networkx"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def _initial_pool(config: RunConfig, catalog: Catalog, domains: Sequence[str]) -> list[ClusterSpec]:
+    if config.clusters_file:
+        pool = list(read_clusters(Path(config.clusters_file)))
+        if not pool:
+            raise SpecError("holds no clusters", source=config.clusters_file)
+        return pool
+    size = config.pool_size or min(400, 4 * config.per_round)
+    chosen = catalog.select(list(domains))
+    if config.pool_skew:
+        heavy = catalog.select(config.pool_skew)
+        gen_heavy = ClusterGenerator(heavy, seed=config.seed, cross_domain_share=0.0)
+        gen_all = ClusterGenerator(chosen, seed=config.seed + 1)
+        pool: list[ClusterSpec] = []
+        for c in gen_heavy:
+            pool.append(c)
+            if len(pool) >= int(size * 0.85):
+                break
+        for c in gen_all:
+            if len(pool) >= size:
+                break
+            pool.append(c)
+        return pool
+    gen = ClusterGenerator(chosen, seed=config.seed)
+    out = []
+    for c in gen:
+        out.append(c)
+        if len(out) >= size:
+            break
+    return out
+
+
+def _task_rng(seed: int, rnd: int, slot: int) -> random.Random:
+    return random.Random(int.from_bytes(hashlib.blake2b(f"{seed}:{rnd}:{slot}".encode(), digest_size=8).digest(),
+                                        "big"))
+
+
+def _round_rng(seed: int, rnd: int) -> random.Random:
+    return _task_rng(seed, rnd, -1)
+
+
+def task_key(rnd: int, slot: int) -> str:
+    return f"r{rnd:03d}-{slot:04d}"
+
+
+class SynthRun:
+    """One run over ``out``; call ``await run()``. ``on_progress`` hears about every finished task."""
+
+    def __init__(self, config: RunConfig, out: Path, *, catalog: Catalog, resume: bool = False,
+                 on_progress: Callable[[RoundProgress], None] | None = None,
+                 assistant_factory: Callable[[Blueprint], Any] | None = None,
+                 user_factory: Callable[[Blueprint], Any] | None = None) -> None:
+        self.config = config
+        self.out = out
+        self.catalog = catalog
+        self.resume = resume
+        self.on_progress = on_progress
+        self.assistant_factory = assistant_factory
+        self.user_factory = user_factory
+        self.domains = list(config.domains or catalog.names())
+        self.indexes = Indexes({d.name: d for d in catalog})
+        self.planner = Planner(catalog, rows=config.rows)
+        self.harness = Harness(catalog, rows=config.rows, templates=self.planner.templates)
+        self.tracker = MetricsTracker(domains=self.domains)
+        self.rejection_reasons: Counter[str] = Counter()
+        self.failure_reasons: Counter[str] = Counter()
+        self.history: list[RoundMetrics] = []
+        self._known_clusters: set[str] = set()
+        self._feasible_cache: dict[str, set[str]] = {}
+        self.failed_tasks = 0
+        self._pool: Callable[[], list[ClusterSpec]] = list
+        self._clusters: dict[str, ClusterSpec] = {}
+
+    # --- files ---------------------------------------------------------------------------------------
+    def _prepare(self) -> None:
+        manifest_path = self.out / "manifest.json"
+        if self.out.exists() and any(self.out.iterdir()):
+            if not self.resume:
+                raise SpecError("the output directory is not empty; pass --resume to continue that run, or choose "
+                                "a new --out", source=str(self.out))
+            if not manifest_path.exists():
+                raise SpecError("has files but no manifest.json: not a tdscaling run to resume", source=str(self.out))
+            old = json.loads(manifest_path.read_text())
+            if old.get("config") != self.config.model_dump(mode="json"):
+                raise SpecError("was made with another configuration; --resume needs the same flags "
+                                f"(the run used {old.get('config')})", source=str(self.out))
+        self.out.mkdir(parents=True, exist_ok=True)
+        if not manifest_path.exists():
+            _jsonl.write_atomic(manifest_path, json.dumps({
+                "config": self.config.model_dump(mode="json"), "versions": _versions(),
+                "catalog": {d.name: self.indexes[d.name].digest for d in self.catalog},
+                "started": datetime.now(UTC).isoformat(timespec="seconds"), "seed": self.config.seed,
+            }, indent=2))
+        self.files = {name: _jsonl.Appender(self.out / name) for name in FILES}
+
+    def _close(self) -> None:
+        for f in self.files.values():
+            f.close()
+
+    def _remember_cluster(self, c: ClusterSpec) -> None:
+        self._clusters[c.id] = c
+        if c.id not in self._known_clusters:
+            self._known_clusters.add(c.id)
+            self.files["clusters.jsonl"].append(c.model_dump_json())
+
+    # --- resume: rebuild the controller and the metrics from the files ----------------------------------
+    def _load_done(self) -> tuple[dict[str, dict[str, Any]], list[RoundMetrics]]:
+        done: dict[str, dict[str, Any]] = {}
+        for name in ("trajectories.jsonl", "rejected.jsonl", "failures.jsonl"):
+            for rec in _jsonl.read(self.out / name):
+                key = rec.get("task") or (rec.get("labels") or {}).get("task")
+                if key:
+                    done[key] = {"file": name, **rec}
+        for rec in _jsonl.read(self.out / "clusters.jsonl"):
+            c = ClusterSpec.model_validate(rec)
+            self._clusters[c.id] = c
+            self._known_clusters.add(c.id)
+        rounds = [RoundMetrics.model_validate(r) for r in _jsonl.read(self.out / "rounds.jsonl")]
+        return done, rounds
+
+    # --- one task --------------------------------------------------------------------------------------
+    async def _task(self, rnd: int, slot: int, task: Task, limiter: anyio.CapacityLimiter,
+                    results: dict[str, dict[int, Task]], progress: RoundProgress) -> None:
+        async with limiter:
+            key = task_key(rnd, slot)
+            rng = _task_rng(self.config.seed, rnd, slot)
+            bp, task, reasons = self._plan(task, rng)
+            if bp is None:
+                self.failure_reasons.update(r for _, r in reasons)
+                self.files["failures.jsonl"].append({"task": key, "round": rnd, "cluster_id": task.cluster.id,
+                                                     "mode": task.mode, "reason": reasons[0][1],
+                                                     "attempts": [{"cluster_id": c, "reason": r} for c, r in reasons]})
+                results["failed"][slot] = task
+                progress.failed += 1
+                self.failed_tasks += 1
+            else:
+                self.failure_reasons.update(r for _, r in reasons)
+                assistant = self.assistant_factory(bp) if self.assistant_factory else None
+                user = self.user_factory(bp) if self.user_factory else None
+                self.harness.add_clusters([task.cluster])
+                t = await self.harness.run(bp, assistant=assistant, user=user, seed=self.config.seed,
+                                           attempt=rnd * 100_000 + slot, limits=EpisodeLimits())
+                self._record(key, rnd, t, task)
+                results["accepted" if t.verdict == "accepted" else "rejected"][slot] = task
+                if t.verdict == "accepted":
+                    progress.accepted += 1
+                else:
+                    progress.rejected += 1
+            progress.done += 1
+            if self.on_progress:
+                self.on_progress(progress)
+
+    def _plan(self, task: Task, rng: random.Random) -> tuple[Blueprint | None, Task, list[tuple[str, str]]]:
+        """Plan ``task``; when its cluster cannot give that mode, retry on up to ``RETRIES`` other clusters of
+        the pool that can (chosen by the task's own generator). Failures are kept by reason."""
+        reasons: list[tuple[str, str]] = []
+        candidates = [task.cluster]
+        others = [c for c in self._pool() if c.id != task.cluster.id and task.mode in self._feasible(c)]
+        rng_alt = random.Random(rng.random())
+        candidates += rng_alt.sample(others, min(RETRIES, len(others)))
+        for cluster in candidates:
+            self._remember_cluster(cluster)
+            try:
+                return self.planner.plan(cluster, task.mode, rng), Task(cluster, task.mode), reasons
+            except PlanningFailure as e:
+                reasons.append((cluster.id, e.reason))
+        return None, task, reasons
+
+    def _feasible(self, cluster: ClusterSpec) -> set[str]:
+        known = self._feasible_cache.get(cluster.id)
+        if known is None:
+            known = self._feasible_cache[cluster.id] = set(feasible_modes(cluster, self.indexes))
+        return known
+
+    def _record(self, key: str, rnd: int, t: Trajectory, task: Task) -> None:
+        cluster = task.cluster
+        if t.verdict == "accepted":
+            m = self.tracker.add(t, cluster)
+            t.labels.observed_mode = m.mode
+        else:
+            self.tracker.reject(cluster)
+            self.rejection_reasons.update(t.reasons)
+        row = t.model_dump(mode="json")
+        row["task"] = key
+        row["round"] = rnd
+        self.files["trajectories.jsonl" if t.verdict == "accepted" else "rejected.jsonl"].append(row)
+
+    # --- the run -----------------------------------------------------------------------------------------
+    async def run(self) -> RunResult:
+        started = time.perf_counter()
+        self._prepare()
+        try:
+            return await self._run(started)
+        finally:
+            self._close()
+
+    async def _run(self, started: float) -> RunResult:
+        cfg = self.config
+        done, finished_rounds = self._load_done() if self.resume else ({}, [])
+        pool = _initial_pool(cfg, self.catalog, self.domains)
+        strategy = make_strategy(cfg.strategy, pool, self.indexes, domains=self.domains)
+        self._pool = lambda: strategy.pool
+        limiter = anyio.CapacityLimiter(cfg.concurrency)
+        for rnd in range(1, cfg.rounds + 1):
+            tasks = strategy.plan_round(cfg.per_round, _round_rng(cfg.seed, rnd))
+            results: dict[str, dict[int, Task]] = {"accepted": {}, "rejected": {}, "failed": {}}
+            progress = RoundProgress(rnd, cfg.rounds, 0, len(tasks), 0, 0, 0)
+            pending = []
+            for slot, task in enumerate(tasks):
+                rec = done.get(task_key(rnd, slot))
+                if rec is None:
+                    pending.append((slot, task))
+                    continue
+                self._replay_record(rec, slot, task, results, progress)
+            if rnd <= len(finished_rounds):
+                metrics = finished_rounds[rnd - 1]
+                self.tracker.end_round()
+            else:
+                async with anyio.create_task_group() as tg:
+                    for slot, task in pending:
+                        tg.start_soon(self._task, rnd, slot, task, limiter, results, progress)
+                metrics = self.tracker.end_round()
+                self.files["rounds.jsonl"].append(metrics.model_dump_json())
+            self.history.append(metrics)
+            ordered = {k: [v[i] for i in sorted(v)] for k, v in results.items()}  # slot order, as on a resume
+            strategy.observe(metrics, accepted=ordered["accepted"], rejected=ordered["rejected"],
+                             planning_failures=ordered["failed"])
+            progress.metrics = metrics
+            if self.on_progress:
+                self.on_progress(progress)
+            self._report(strategy)
+        return RunResult(self.out, self.history, self.history[-1].accepted, self.history[-1].rejected,
+                         self.failed_tasks, self.failure_reasons, self.rejection_reasons,
+                         time.perf_counter() - started)
+
+    def _replay_record(self, rec: dict[str, Any], slot: int, task: Task, results: dict[str, dict[int, Task]],
+                       progress: RoundProgress) -> None:
+        """Count a task finished before a resume exactly as if it had just run."""
+        progress.done += 1
+        if rec["file"] == "failures.jsonl":
+            self.failure_reasons.update(a["reason"] for a in rec.get("attempts") or [{"reason": rec["reason"]}])
+            self.failed_tasks += 1
+            results["failed"][slot] = task
+            progress.failed += 1
+            return
+        t = Trajectory.model_validate({k: v for k, v in rec.items() if k not in ("file", "task", "round")})
+        if t.verdict == "accepted":
+            self.tracker.add(t, task.cluster)
+            results["accepted"][slot] = task
+            progress.accepted += 1
+        else:
+            self.tracker.reject(task.cluster)
+            self.rejection_reasons.update(t.reasons)
+            results["rejected"][slot] = task
+            progress.rejected += 1
+
+    def _report(self, strategy: Any) -> None:
+        manifest = json.loads((self.out / "manifest.json").read_text())
+        funnel = Counter(self.rejection_reasons)
+        for reason, n in self.failure_reasons.items():
+            funnel[f"planning:{reason}"] += n
+        write_report(self.out, self.history, manifest, funnel, strategy.decisions)
+
+
+async def synth_run(config: RunConfig, out: Path, *, catalog: Catalog, resume: bool = False,
+                    on_progress: Callable[[RoundProgress], None] | None = None,
+                    assistant_factory: Callable[[Blueprint], Any] | None = None,
+                    user_factory: Callable[[Blueprint], Any] | None = None) -> RunResult:
+    """Run (or resume) a synthesis run into ``out``."""
+    run = SynthRun(config, out, catalog=catalog, resume=resume, on_progress=on_progress,
+                   assistant_factory=assistant_factory, user_factory=user_factory)
+    return await run.run()
