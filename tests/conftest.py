@@ -1,13 +1,34 @@
-"""Suite-wide test settings: offline litellm, opt-in slow tests, the anyio backend."""
+"""Suite-wide test settings: offline litellm, a guard that keeps every test on loopback, opt-in slow tests."""
 
 from __future__ import annotations
 
 import os
 
-import pytest
+# Before anything can import litellm: use the bundled cost map, never fetch one.
+os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
 
-# litellm must not fetch its model-cost map at import (the only network it would touch).
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+import sys
+from collections.abc import Iterator
+
+import pytest
+from _network_guard import NetworkGuard
+
+GUARD = NetworkGuard()
+sys.addaudithook(GUARD.hook)
+
+
+@pytest.fixture(autouse=True)
+def network_guard() -> Iterator[NetworkGuard]:
+    """Fail the test if it reached for a non-loopback address (see tests/_network_guard.py)."""
+    GUARD.violations.clear()
+    GUARD.enabled = True
+    try:
+        yield GUARD
+    finally:
+        GUARD.enabled = False
+    violations, GUARD.violations = GUARD.violations, []
+    if violations:
+        pytest.fail("non-loopback network access during the test: " + "; ".join(violations), pytrace=False)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

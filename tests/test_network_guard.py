@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 
 import pytest
-from conftest import NetworkBlockedError, NetworkGuard
+from _network_guard import NetworkBlockedError, NetworkGuard
 
 
 def test_a_lookup_of_a_public_name_is_blocked_and_recorded(network_guard: NetworkGuard) -> None:
