@@ -155,6 +155,8 @@ def _plannable(cluster: ClusterSpec, specs: dict[str, ToolSpec], indexes: Indexe
     out: set[ReasoningMode] = {"lookup", "clarification", "code_aggregation", "cross_domain"}
     if any(s.kind in ("transition", "update", "transfer", "create") for s in specs.values()):
         out.add("sequential_chain")
+    if cluster.policies:
+        out.add("error_recovery")  # the planner asks above the cap, then within it
     trans = [s for s in specs.values() if s.kind == "transition"]
     for a in trans:
         for b in trans:

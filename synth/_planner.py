@@ -377,8 +377,12 @@ _WRITE_KINDS = ("transition", "update", "transfer", "create", "delete")
 
 
 def _try_write(pl: Planner, d: _Draft, tools: dict[str, _Tool], t: _Tool, rng: random.Random,
-               reveal: str = "upfront") -> tuple[str, StepRef] | None:
-    """Bind and run one write tool on suitable records; None when no candidate works."""
+               reveal: str = "upfront", *, force: tuple[str, Any, str] | None = None,
+               blocked_by: str | None = None) -> tuple[str, StepRef] | None:
+    """Bind and run one write tool on suitable records; None when no candidate works.
+
+    ``force`` is (input, value, description): the user states that value for that input. With
+    ``blocked_by``, the call must fail with an error containing that text (the first try of a recovery)."""
     domain, entity = t.domain.name, t.spec.entity
     ids = [p for p in t.spec.inputs if p.type == "ref" and p.required]
     for _ in range(6):
@@ -405,9 +409,15 @@ def _try_write(pl: Planner, d: _Draft, tools: dict[str, _Tool], t: _Tool, rng: r
             ref, _ = pl.locate(d, tools, domain, p.ref or "", row, rng, reveal=reveal)
             args[p.name] = ref
         if ok:
-            args.update(pl.values_for(d, t, rng, skip=set(args), target=target_row))
-            sid, out = d.add(t.name, args, note=f"{say.verb(t.name, entity)} the {say.noun(entity)}")
-            if not out.is_error:
+            args.update(pl.values_for(d, t, rng, skip=set(args) | ({force[0]} if force else set()),
+                                      target=target_row))
+            if force is not None:
+                args[force[0]] = d.fact(f"{entity}_{force[0]}", force[1], force[2])
+            sid, out = d.add(t.name, args, note=f"{say.verb(t.name, entity)} the {say.noun(entity)}",
+                             expect_error=blocked_by is not None)
+            if blocked_by is None and not out.is_error:
+                return sid, StepRef(step=sid)
+            if blocked_by is not None and out.is_error and blocked_by.lower() in out.text.lower():
                 return sid, StepRef(step=sid)
         d.rollback(mark)  # try other records
     return None
@@ -603,7 +613,59 @@ def _mode_recovery(pl: Planner, d: _Draft, tools: dict[str, _Tool], rng: random.
             goal = say.recovery_goal(rng, entity, say.verb(target.name, entity), say.verb(fix.name, entity))
             return goal, Template(text=f"{say.noun(entity).capitalize()} {{rid}} needed a step first; it is now "
                                        "{v0}.", refs=refs)
-    raise PlanningFailure("no_recovery", "no transition here is blocked by a state another transition fixes")
+    made = _recover_from_policy(pl, d, tools, rng)
+    if made is not None:
+        return made
+    raise PlanningFailure("no_recovery", "no transition here is blocked by a state another transition fixes, "
+                                         "and no policy caps an amount")
+
+
+def _recover_from_policy(pl: Planner, d: _Draft, tools: dict[str, _Tool], rng: random.Random) -> Made | None:
+    """A cap the cluster's policy puts on an amount: the user asks for more, the call is refused with the
+    policy's message, and the assistant does it again at the most the policy allows, as the user said."""
+    cluster = d.rt.cluster
+    caps = [p for p in cluster.policies if p.precondition.kind == "compare" and p.precondition.value is not None
+            and p.precondition.op in ("<=", "<") and p.tool in tools]
+    rng.shuffle(caps)
+    for pol in caps:
+        pre = pol.precondition
+        assert pre.kind == "compare" and pre.value is not None
+        t = tools[pol.tool]
+        param = t.spec.param(pre.param)
+        if param is None:
+            continue
+        cap = pre.value if pre.op == "<=" else pre.value - 1
+        integer = param.type == "integer"
+        allowed: Any = int(cap) if integer else round(cap, 2)
+        over: Any = int(cap * 1.5) + 1 if integer else round(cap * 1.5 + 1, 2)
+        if param.maximum is not None and over > param.maximum:
+            continue
+        start = d.mark()
+        what = f"the {say.noun(pre.param)} you want for the {say.noun(t.spec.entity)}"
+        first = _try_write(pl, d, tools, t, rng, force=(pre.param, over, what), blocked_by="policy")
+        if first is None:
+            d.rollback(start)
+            continue
+        step = d.steps[-1]
+        fallback = d.fact(f"{t.spec.entity}_{pre.param}_fallback", allowed,
+                          f"the {say.noun(pre.param)} to use instead if a limit applies")
+        sid, out = d.add(t.name, {**step.args, pre.param: fallback}, note=f"retry within the limit ({allowed})")
+        if out.is_error:
+            d.rollback(start)
+            continue
+        refs: dict[str, StepRef | FactRef] = {"v0": fallback}
+        rec = out.structured or {}
+        if "id" in rec:
+            refs["rid"] = StepRef(step=sid, path="id")
+        goal = say.pick(rng, (
+            f"Please {say.verb(t.name, t.spec.entity)} with {say.noun(pre.param)} {over}. If a limit stops that, "
+            f"use {allowed} instead.",
+            f"I'd like to {say.verb(t.name, t.spec.entity)} for {over} ({say.noun(pre.param)}); if there's a cap, "
+            f"go with {allowed}.",
+        ))
+        text = "That was over the limit, so I used {v0} instead" + (" ({rid})." if "rid" in refs else ".")
+        return goal, Template(text=text, refs=refs)
+    return None
 
 
 _NUMERIC = ("money", "number", "integer")
