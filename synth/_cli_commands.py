@@ -72,7 +72,7 @@ def _summary(result: RunResult) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    con = Console()
+    con = Console() if sys.stdout.isatty() else Console(width=120)
     table = Table(title="diversity over rounds (cumulative)")
     for col in ("round", "accepted", "rejected", "H_D norm", "H_M norm", "CAC", "CAC/traj", "distinct paths",
                 "tool coverage"):

@@ -145,7 +145,9 @@ def feasible_modes(cluster: ClusterSpec, indexes: Indexes) -> set[ReasoningMode]
             out.add("code_aggregation")
     if len(cluster.domains) >= 2:
         out.add("cross_domain")
-    return out & _plannable(cluster, specs, indexes)
+    plannable = _plannable(cluster, specs, indexes)
+    # a fan-out the planner builds from filters ("informs" edges) has no id/state edge to show structurally
+    return (out & plannable) | (plannable & {"parallel_fanout"})
 
 
 def _plannable(cluster: ClusterSpec, specs: dict[str, ToolSpec], indexes: Indexes) -> set[ReasoningMode]:

@@ -346,6 +346,8 @@ class SynthRun:
             progress.failed += 1
             return
         t = Trajectory.model_validate({k: v for k, v in rec.items() if k not in ("file", "task", "round")})
+        # the episode may have run on another cluster than planned (a retry): count the one it ran on
+        task = Task(self._clusters.get(t.labels.cluster_id, task.cluster), task.mode)
         if t.verdict == "accepted":
             self.tracker.add(t, task.cluster)
             results["accepted"][slot] = task

@@ -1,0 +1,147 @@
+"""The synthesis run: its files, kill -9 and resume with nothing lost or duplicated, and the exports."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+RUN = ["--rounds", "3", "--per-round", "14", "--seed", "3", "--concurrency", "4"]
+
+
+def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tdscaling.synth", *args], capture_output=True, text=True,
+                          timeout=600, cwd=cwd)
+
+
+def _lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+
+
+@pytest.fixture(scope="module")
+def full_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("runs") / "full"
+    r = _cli("synth", "run", "--out", str(out), *RUN)
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+def test_a_run_writes_every_output_file_with_its_fields(full_run: Path) -> None:
+    for name in ("trajectories.jsonl", "rejected.jsonl", "failures.jsonl", "clusters.jsonl", "rounds.jsonl",
+                 "manifest.json", "report.md", "metrics.png"):
+        assert (full_run / name).exists(), name
+    rounds = _lines(full_run / "rounds.jsonl")
+    assert [r["round"] for r in rounds] == [1, 2, 3]
+    for r in rounds:
+        assert {"round", "domain_entropy", "mode_entropy", "domain_entropy_norm", "mode_entropy_norm", "cac",
+                "distinct_paths", "accepted", "rejected"} <= set(r)
+    assert rounds[-1]["accepted"] >= rounds[0]["accepted"] > 0
+    trajectories = _lines(full_run / "trajectories.jsonl")
+    assert len(trajectories) == rounds[-1]["accepted"]
+    assert len({t["id"] for t in trajectories}) == len(trajectories)
+    assert all(t["verdict"] == "accepted" and t["labels"]["observed_mode"] for t in trajectories)
+    cluster_ids = {c["id"] for c in _lines(full_run / "clusters.jsonl")}
+    assert {t["labels"]["cluster_id"] for t in trajectories} <= cluster_ids
+    manifest = json.loads((full_run / "manifest.json").read_text())
+    assert manifest["seed"] == 3 and manifest["config"]["per_round"] == 14 and manifest["versions"]["mcp"]
+    assert (full_run / "metrics.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "| round |" in (full_run / "report.md").read_text()
+
+
+def test_a_run_killed_with_sigkill_resumes_with_nothing_lost_and_nothing_duplicated(
+    full_run: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "tdscaling.synth", "synth", "run", "--out", str(out), *RUN],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 300
+    target = out / "trajectories.jsonl"
+    while time.monotonic() < deadline and proc.poll() is None:
+        if target.exists() and target.read_text().count("\n") >= 20:  # into round 2
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    with target.open("a") as f:
+        f.write('{"id": "torn')  # what a kill in the middle of a write leaves behind
+    r = _cli("synth", "run", "--out", str(out), *RUN, "--resume")
+    assert r.returncode == 0, r.stderr
+    resumed = _lines(target)
+    ids = [t["id"] for t in resumed]
+    assert len(ids) == len(set(ids)), "a trajectory was written twice"
+    expected = {t["id"] for t in _lines(full_run / "trajectories.jsonl")}
+    assert set(ids) == expected, "the resumed run differs from an uninterrupted one"
+    assert [x["round"] for x in _lines(out / "rounds.jsonl")] == [1, 2, 3]
+    assert _lines(out / "rounds.jsonl")[-1]["accepted"] == len(expected)
+
+
+def test_resuming_needs_the_same_flags_and_a_fresh_run_needs_an_empty_directory(full_run: Path) -> None:
+    r = _cli("synth", "run", "--out", str(full_run), *RUN)
+    assert r.returncode == 2 and "not empty; pass --resume" in r.stderr
+    r = _cli("synth", "run", "--out", str(full_run), "--rounds", "3", "--per-round", "15", "--seed", "3", "--resume")
+    assert r.returncode == 2 and "another configuration" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_the_openai_export_validates_against_the_openai_types_and_loads_with_datasets(
+    full_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")  # datasets must not reach for the Hub
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
+    from pydantic import TypeAdapter
+
+    out = tmp_path / "train.jsonl"
+    r = _cli("export", str(full_run), "--format", "openai", "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    rows = _lines(out)
+    assert len(rows) == len(_lines(full_run / "trajectories.jsonl"))
+    messages = TypeAdapter(list[ChatCompletionMessageParam])
+    tools = TypeAdapter(list[ChatCompletionToolParam])
+    for row in rows:
+        messages.validate_python(row["messages"], strict=True)
+        tools.validate_python(row["tools"], strict=True)
+        assert row["messages"][0]["role"] == "system" and row["messages"][-1]["role"] == "assistant"
+        calls = {tc["id"] for m in row["messages"] for tc in m.get("tool_calls") or []}
+        assert {m["tool_call_id"] for m in row["messages"] if m["role"] == "tool"} == calls
+    import datasets
+
+    ds = datasets.load_dataset("json", data_files=str(out), split="train")
+    assert ds.num_rows == len(rows)
+    assert ds[0]["messages"][0]["role"] == "system"
+
+
+def test_the_sharegpt_export_alternates_turns_as_llama_factory_expects(full_run: Path, tmp_path: Path) -> None:
+    out = tmp_path / "sharegpt.jsonl"
+    assert _cli("export", str(full_run), "--format", "sharegpt", "-o", str(out)).returncode == 0
+    for row in _lines(out):
+        turns = row["conversations"]
+        assert turns and row["system"] and isinstance(json.loads(row["tools"]), list)
+        for i, turn in enumerate(turns):
+            allowed = ("human", "observation") if i % 2 == 0 else ("gpt", "function_call")
+            assert turn["from"] in allowed, (i, [t["from"] for t in turns])
+        assert turns[-1]["from"] == "gpt"
+        for turn in turns:
+            if turn["from"] == "function_call":
+                call = json.loads(turn["value"])
+                assert all("name" in c and "arguments" in c for c in (call if isinstance(call, list) else [call]))
+
+
+def test_export_of_a_directory_that_is_not_a_run_is_a_clear_error(tmp_path: Path) -> None:
+    r = _cli("export", str(tmp_path), "-o", str(tmp_path / "x.jsonl"))
+    assert r.returncode == 2 and "has no trajectories.jsonl" in r.stderr
+    assert not (tmp_path / "x.jsonl").exists()
+
+
+def test_the_demo_runs_offline_and_says_where_the_dataset_is(tmp_path: Path) -> None:
+    r = _cli("demo", "--out", str(tmp_path / "demo"), "--rounds", "1", "--per-round", "12")
+    assert r.returncode == 0, r.stderr
+    assert "dataset:" in r.stdout and "report:" in r.stdout and "H_D norm" in r.stdout
+    assert _lines(tmp_path / "demo" / "trajectories.jsonl")
