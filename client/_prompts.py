@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 POLICY = """Policy:
-- Act only through the tools. Never guess or invent ids, names, amounts or dates: find them with a tool, or ask the user.
+- Act only through the tools. Never guess or invent ids, names, amounts or dates: find them with a tool,
+  or ask the user.
 - If you need a detail the user has not given, ask for it before acting.
 - Before changing anything, make sure it is the record the user means.
 - If a tool returns an error, read it: it says what is wrong and what would work. Fix the cause if the user allowed it.

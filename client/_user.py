@@ -70,7 +70,8 @@ def first_message(bp: Blueprint) -> str:
 
 def _is_question(text: str) -> bool:
     t = text.strip().lower()
-    return t.endswith("?") or any(k in t for k in ("could you tell me", "could you give me", "what is", "please provide"))
+    asks = ("could you tell me", "could you give me", "what is", "please provide")
+    return t.endswith("?") or any(k in t for k in asks)
 
 
 class ScriptedUser:
@@ -131,8 +132,8 @@ class LLMUser:
 
     def _system(self) -> str:
         bp = self.blueprint
-        facts = "\n".join(f"- {f.description}: {render(f.value)} ({'say upfront' if f.reveal == 'upfront' else 'only if asked'})"
-                          for f in bp.facts) or "- (none)"
+        when = {"upfront": "say upfront", "on_request": "only if asked"}
+        facts = "\n".join(f"- {f.description}: {render(f.value)} ({when[f.reveal]})" for f in bp.facts) or "- (none)"
         return USER_SYSTEM.format(persona=bp.persona, goal=bp.goal, facts=facts, stop=STOP)
 
     async def respond(self, messages: Sequence[ChatMessage]) -> UserTurn:

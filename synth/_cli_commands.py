@@ -43,16 +43,16 @@ def _execute(config: RunConfig, out: Path, *, resume: bool, catalog_dirs: list[P
             user_backend = LiteLLMBackend(config.user_model, api_base=config.api_base)
             user_factory = lambda bp: LLMUser(bp, user_backend)  # noqa: E731
     with Progress(TextColumn("[bold]round {task.fields[round]}[/]"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("accepted {task.fields[acc]} · rejected {task.fields[rej]} · unplannable {task.fields[fail]}"
-                             " · H_D {task.fields[hd]} · H_M {task.fields[hm]}"),
+                  TextColumn("accepted {task.fields[acc]} · rejected {task.fields[rej]} · "
+                             "unplannable {task.fields[fail]} · H_D {task.fields[hd]} · H_M {task.fields[hm]}"),
                   TimeElapsedColumn(), console=console, disable=not live, transient=False) as bar:
         task = bar.add_task("run", total=config.per_round, round="1", acc=0, rej=0, fail=0, hd="-", hm="-")
 
         def on_progress(p: RoundProgress) -> None:
-            hd = f"{p.metrics.domain_entropy_norm:.3f}" if p.metrics else "-"
-            hm = f"{p.metrics.mode_entropy_norm:.3f}" if p.metrics else "-"
+            if p.metrics:
+                bar.update(task, hd=f"{p.metrics.domain_entropy_norm:.3f}", hm=f"{p.metrics.mode_entropy_norm:.3f}")
             bar.update(task, completed=p.done, total=p.total, round=f"{p.round}/{p.rounds}", acc=p.accepted,
-                       rej=p.rejected, fail=p.failed, **({"hd": hd, "hm": hm} if p.metrics else {}))
+                       rej=p.rejected, fail=p.failed)
             if p.metrics and not live:
                 m = p.metrics
                 console.print(f"round {p.round}/{p.rounds}: {p.accepted} accepted, {p.rejected} rejected, "

@@ -85,7 +85,7 @@ class _Draft:
         base, i = name, 2
         while name in self.facts and self.facts[name].value != value:
             name, i = f"{base}_{i}", i + 1
-        self.facts[name] = Fact(name=name, value=value, description=description, reveal=reveal)  # type: ignore[arg-type]
+        self.facts[name] = Fact(name=name, value=value, description=description, reveal=reveal)
         return FactRef(name=name)
 
     def add(self, tool: str, args: Mapping[str, Binding], *, server: str = "cluster", same_group: bool = False,
@@ -93,7 +93,7 @@ class _Draft:
         if not same_group:
             self.group += 1
         sid = f"s{len(self.steps) + 1}"
-        step = PlanStep(id=sid, server=server, tool=tool, args=dict(args), group=self.group,  # type: ignore[arg-type]
+        step = PlanStep(id=sid, server=server, tool=tool, args=dict(args), group=self.group,
                         expect_error=expect_error, when=when, say=note)
         values = {k: resolve(b, facts={f.name: f.value for f in self.facts.values()}, outputs=self.outputs)
                   for k, b in step.args.items()}
@@ -210,7 +210,8 @@ class Planner:
         replay.close()
         draft.rt.close()
         return Blueprint(
-            id=bid, cluster=cluster.domains[0] if cluster.origin == "domain" else cluster.id, mode=mode, persona=persona, goal=goal, facts=list(draft.facts.values()),
+            id=bid, cluster=cluster.domains[0] if cluster.origin == "domain" else cluster.id, mode=mode,
+            persona=persona, goal=goal, facts=list(draft.facts.values()),
             plan=draft.steps, answer=answer,
             outcome=ExpectedOutcome(tables=tables, state_hash=state_hash, answer_facts=answer_facts, writes=writes),
             seed=base.seed, rows=self.rows,
@@ -423,16 +424,92 @@ def _try_write(pl: Planner, d: _Draft, tools: dict[str, _Tool], t: _Tool, rng: r
     return None
 
 
+def _bound_throughout(steps: list[PlanStep]) -> bool:
+    """Every step after the first takes an argument from an earlier step's output: the plan is one chain, as
+    ``observed_mode`` reads a sequential chain (a step bound only to user facts starts a second thread)."""
+    def refers(b: Binding) -> bool:
+        return isinstance(b, StepRef) or (isinstance(b, Template) and any(isinstance(r, StepRef)
+                                                                          for r in b.refs.values()))
+
+    return all(any(refers(b) for b in s.args.values()) for s in steps[1:])
+
+
+def _follow_up(pl: Planner, d: _Draft, tools: dict[str, _Tool], t: _Tool, sid: str, record_path: str,
+               rng: random.Random) -> tuple[str, str, StepRef | None] | None:
+    """One more step bound to the record the write produced, for a chain that is still too short: a read of a
+    record it references or of the records that reference it, else the next transition of its state machine.
+    Returns (goal extra, answer label, answer ref) or None."""
+    domain, entity = t.domain.name, t.spec.entity
+    rec = d.outputs.get(sid)
+    rec = rec.get("from", rec) if record_path and isinstance(rec, dict) else rec
+    if not isinstance(rec, dict) or "id" not in rec:
+        return None
+    at = f"{record_path}." if record_path else ""
+    ent = t.domain.entities[entity]
+    options: list[tuple[str, dict[str, Binding], str, str]] = []  # tool, args, goal extra, what it reads
+    for u in tools.values():
+        if u.domain.name != domain or u is t:
+            continue
+        if u.spec.kind == "get" and u.spec.entity != entity:
+            for f, fs in ent.fields.items():
+                if fs.ref == u.spec.entity and rec.get(f):
+                    options.append((u.name, {f"{u.spec.entity}_id": StepRef(step=sid, path=at + f)},
+                                    f", then look up its {say.noun(u.spec.entity)}", "get"))
+                    break
+        elif u.spec.kind in ("search", "aggregate") and u.spec.entity != entity:
+            p = next((p for p in u.spec.inputs if p.ref == entity and p.role == "filter"), None)
+            if p is not None:
+                args: dict[str, Binding] = {p.name: StepRef(step=sid, path=at + "id")}
+                if u.spec.kind == "aggregate":
+                    args["function"] = Const(value="count")
+                options.append((u.name, args, f", then tell me how many {say.noun(u.spec.entity)} records it has"
+                                if u.spec.kind == "aggregate" else f", then list its {say.noun(u.spec.entity)} records",
+                                u.spec.kind))
+    sm = ent.state_machine
+    if sm is not None:
+        for u in tools.values():
+            if u is not t and u.domain is t.domain and u.spec.kind == "transition" and u.spec.entity == entity \
+                    and rec.get(sm.field) in u.spec.source_states:
+                values = pl.values_for(d, u, rng, skip={f"{entity}_id"})
+                options.append((u.name, {f"{entity}_id": StepRef(step=sid, path=at + "id"), **values},
+                                f" and after that {say.verb(u.name, entity)} it", "transition"))
+    rng.shuffle(options)
+    options.sort(key=lambda o: o[3] == "transition")  # reads first: a second write is a bigger request
+    for tool, args, extra, kind in options:
+        mark = d.mark()
+        fid, out = d.add(tool, args, note=f"then {say.verb(tool, entity)}" if kind == "transition"
+                         else f"look up the related {say.noun(tools[tool].spec.entity)}")
+        if out.is_error or not isinstance(out.structured, dict):
+            d.rollback(mark)
+            continue
+        if kind == "get":
+            shown = _answer_fields(out.structured, rng, 1)
+            return extra, shown[0].replace("_", " ") if shown else "", \
+                StepRef(step=fid, path=shown[0]) if shown else None
+        if kind == "search":
+            return extra, f"{say.noun(tools[tool].spec.entity)} records", StepRef(step=fid, path="total")
+        if kind == "aggregate":
+            return extra, f"{say.noun(tools[tool].spec.entity)} count", StepRef(step=fid, path="value")
+        return extra, "", None
+    return None
+
+
 def _mode_chain(pl: Planner, d: _Draft, tools: dict[str, _Tool], rng: random.Random, *,
                 reveal: str = "upfront") -> Made:
+    """A write bound to located records, then a read of the result, three or more steps each bound to an
+    earlier one. A chain still short after the confirming read gets one follow-up step (``_follow_up``); a
+    plan with a step that takes no earlier output is kept only when no write gives one chain throughout."""
     writes = [t for t in tools.values() if t.spec.kind in _WRITE_KINDS and t.spec.kind != "delete"]
     rng.shuffle(writes)
     start = d.mark()
+    wrote = False
+    fallback: tuple[list[PlanStep], tuple[int, dict[str, Any], dict[str, Fact], int, Snapshot], Made] | None = None
     for t in writes:
         d.rollback(start)
         done = _try_write(pl, d, tools, t, rng, reveal)
         if done is None:
             continue
+        wrote = True
         sid, _ = done
         out = d.outputs[sid]
         entity = t.spec.entity
@@ -443,18 +520,36 @@ def _mode_chain(pl: Planner, d: _Draft, tools: dict[str, _Tool], rng: random.Ran
             gid, gout = d.add(get, {f"{entity}_id": rec_id}, note=f"confirm the {say.noun(entity)}")
             if not gout.is_error:
                 sid, record_path = gid, ""
+        follow = None
         if len(d.steps) - start[0] < 3:
-            continue
+            follow = _follow_up(pl, d, tools, t, sid, record_path, rng)
+            if follow is None or len(d.steps) - start[0] < 3:
+                continue
         rec = d.outputs[sid]
         rec = rec.get("from", rec) if record_path else rec
         fields = _answer_fields(rec, rng, 2)
-        refs = {f"v{i}": StepRef(step=sid, path=f"{record_path + '.' if record_path else ''}{f}")
-                for i, f in enumerate(fields)}
+        refs: dict[str, StepRef | FactRef] = {
+            f"v{i}": StepRef(step=sid, path=f"{record_path + '.' if record_path else ''}{f}")
+            for i, f in enumerate(fields)}
         if "id" in rec:
             refs["rid"] = StepRef(step=sid, path=f"{record_path + '.' if record_path else ''}id")
         text = f"Done: {say.noun(entity)} {{rid}} — " if "rid" in refs else "Done — "
         text += "; ".join(f"{f.replace('_', ' ')}: {{v{i}}}" for i, f in enumerate(fields)) + "."
-        return say.action_goal(rng, t.name, entity), Template(text=text, refs=refs)
+        if follow is not None and follow[2] is not None:
+            refs["w0"] = follow[2]
+            text += f" Also, {follow[1]}: {{w0}}."
+        made = say.action_goal(rng, t.name, entity, follow[0] if follow else ""), Template(text=text, refs=refs)
+        if _bound_throughout(d.steps[start[0]:]):
+            return made
+        if fallback is None:
+            fallback = (list(d.steps), d.mark(), made)
+    if fallback is not None:
+        steps, mark, made = fallback
+        d.steps = list(steps)
+        d.rollback(mark)
+        return made
+    if wrote:
+        raise PlanningFailure("chain_too_short", "the writes worked, but no chain of three bound steps follows")
     raise PlanningFailure("no_feasible_write", "no write tool could be bound to records in a valid state")
 
 
@@ -553,7 +648,9 @@ def _mode_branch(pl: Planner, d: _Draft, tools: dict[str, _Tool], rng: random.Ra
             ref, _ = pl.locate(d, tools, domain, entity, row, rng)
             get = _get_tool(tools, domain, entity)
             if get is not None:
-                oid, out = d.add(get, {f"{entity}_id": ref}, note=f"check the {say.noun(entity)}'s state first")
+                oid, seen = d.add(get, {f"{entity}_id": ref}, note=f"check the {say.noun(entity)}'s state first")
+                if seen.is_error:
+                    continue
                 state_ref = StepRef(step=oid, path=sm.field)
                 id_ref: Binding = StepRef(step=oid, path="id")
             elif isinstance(ref, StepRef):
@@ -564,10 +661,10 @@ def _mode_branch(pl: Planner, d: _Draft, tools: dict[str, _Tool], rng: random.Ra
             for t, states in ((a, sa), (b, sb)):
                 extra = pl.values_for(d, t, rng, skip={f"{entity}_id"})
                 cond = Condition(ref=state_ref, op="in", value=states)
-                _, out = d.add_conditional(t.name, {f"{entity}_id": id_ref, **extra}, cond,
-                                             note=f"{say.verb(t.name, entity)} it if it is {' or '.join(states)}")
-                if out is not None and out.is_error:
-                    raise PlanningFailure("branch_call_failed", out.text[:200])
+                _, branch = d.add_conditional(t.name, {f"{entity}_id": id_ref, **extra}, cond,
+                                              note=f"{say.verb(t.name, entity)} it if it is {' or '.join(states)}")
+                if branch is not None and branch.is_error:
+                    raise PlanningFailure("branch_call_failed", branch.text[:200])
             taken = next(s for s in reversed(d.steps) if s.id in d.outputs and s.when is not None)
             refs = {"rid": StepRef(step=taken.id, path="id"), "v0": StepRef(step=taken.id, path=sm.field)}
             goal = say.branch_goal(rng, entity, (say.verb(a.name, entity), sa), (say.verb(b.name, entity), sb))

@@ -103,10 +103,10 @@ def _versions() -> dict[str, str]:
 
 def _initial_pool(config: RunConfig, catalog: Catalog, domains: Sequence[str]) -> list[ClusterSpec]:
     if config.clusters_file:
-        pool = list(read_clusters(Path(config.clusters_file)))
-        if not pool:
+        given = list(read_clusters(Path(config.clusters_file)))
+        if not given:
             raise SpecError("holds no clusters", source=config.clusters_file)
-        return pool
+        return given
     size = config.pool_size or min(400, 4 * config.per_round)
     chosen = catalog.select(list(domains))
     if config.pool_skew:

@@ -11,6 +11,7 @@ from typing import Any
 import networkx as nx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from tdscaling.servers import ClusterSpec, DomainSpec, cluster_problems, domain_cluster
 from tdscaling.servers._build import Indexes
 from tdscaling.servers._generate import ClusterGenerator, generate_clusters

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from tdscaling.servers import Catalog, SpecError, load_domain_file
 
 Data = dict[str, Any]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import networkx as nx
+
 from tdscaling.servers import DomainSpec, branch_points, chains, domain_graph, entry_tools, fan_outs
 
 
