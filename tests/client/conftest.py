@@ -12,17 +12,13 @@ import pytest
 from fake_openai import FakeOpenAI
 
 
-@pytest.fixture(scope="session")
-def anyio_backend() -> str:
-    return "asyncio"
+@pytest.fixture
+async def close_litellm_clients(anyio_backend: str) -> AsyncIterator[None]:
+    """Close litellm's cached HTTP clients on the test's own event loop when the test ends.
 
-
-@pytest.fixture(scope="session", autouse=True)
-async def shared_event_loop(anyio_backend: str) -> AsyncIterator[None]:
-    """Keep one event loop for the whole session and close litellm's clients on it at the end.
-
-    litellm caches HTTP clients per event loop; with a loop per test they would be left
-    open on dead loops and warn (warnings are errors here).
+    litellm caches clients per event loop; left open on a finished loop they warn (warnings are errors
+    here). A session-wide loop would avoid that but leaves a loop running between tests, which breaks
+    tests elsewhere that call ``anyio.run``.
     """
     yield
     if "litellm" in sys.modules:
@@ -41,7 +37,7 @@ def fake_openai_server() -> Iterator[FakeOpenAI]:
 
 
 @pytest.fixture
-def fake_openai(fake_openai_server: FakeOpenAI) -> FakeOpenAI:
+def fake_openai(fake_openai_server: FakeOpenAI, close_litellm_clients: None) -> FakeOpenAI:
     """The session's fake OpenAI server, with an empty script and no recorded requests."""
     fake_openai_server.reset()
     return fake_openai_server

@@ -139,7 +139,7 @@ async def test_a_faulty_assistant_is_rejected_with_the_right_reason(harness: Har
 
 
 # --- hand-edited trajectories ---------------------------------------------------------------------------
-@pytest.fixture(scope="module")
+@pytest.fixture
 async def accepted(harness: Harness) -> list[dict[str, Any]]:
     t = await harness.run(load_blueprint(SHIP))
     assert t.verdict == "accepted"
