@@ -14,10 +14,11 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from ._cluster_spec import ClusterSpec
 from ._errors import SpecError, UnknownNameError
+from ._json_files import load_model, parse_model
 
 
 class ClusterFileWriter:
@@ -62,30 +63,14 @@ def read_clusters(path: Path) -> Iterator[ClusterSpec]:
         raise SpecError(f"cannot read the cluster file: {e.strerror}", source=str(path)) from None
     with handle:
         for lineno, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                yield ClusterSpec.model_validate_json(line)
-            except ValidationError as e:
-                err = e.errors(include_url=False)[0]
-                where = ".".join(str(x) for x in err["loc"]) or "(line)"
-                raise SpecError(f"{where}: {err['msg']} (expected one ClusterSpec JSON object per line)",
-                                source=f"{path.name}: line {lineno}") from None
+            if line.strip():
+                yield parse_model(ClusterSpec, line, source=f"{path.name}: line {lineno}",
+                                  hint="expected one ClusterSpec JSON object per line")
 
 
 def load_cluster_file(path: Path) -> ClusterSpec:
     """One ClusterSpec from a JSON file (a single object)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise SpecError(f"cannot read the cluster file: {e.strerror}", source=str(path)) from None
-    try:
-        return ClusterSpec.model_validate_json(text)
-    except ValidationError as e:
-        err = e.errors(include_url=False)[0]
-        where = ".".join(str(x) for x in err["loc"]) or "(top level)"
-        raise SpecError(f"{err['msg']} (expected one ClusterSpec JSON object)", source=path.name,
-                        path=where) from None
+    return load_model(ClusterSpec, path, what="cluster", hint="expected one ClusterSpec JSON object")
 
 
 def find_cluster(path: Path, cluster_id: str) -> ClusterSpec:
