@@ -28,7 +28,8 @@ from ._scripted import ScriptedAssistant
 from ._servers import InProcessServer, ServerConfig
 from ._trajectory import CallRecord, Labels, RoleUsage, Trajectory
 from ._user import ScriptedUser, UserSimulator
-from ._verify import Verifier
+from ._validators import ValidatorCache
+from ._verify import GoldCheck, Verifier
 
 
 @dataclass(frozen=True)
@@ -62,13 +63,17 @@ async def run_episode(
     seed: int = 0,
     attempt: int = 0,
     cluster_server: ServerConfig | None = None,
+    gold_check: GoldCheck | None = None,
+    validators: ValidatorCache | None = None,
 ) -> Trajectory:
     """Run one episode of ``blueprint`` over ``runtime`` (a seeded ``ClusterRuntime``; each episode gets
     ``runtime.fresh()``) with ``sandbox_server`` (an MCP server object) beside it.
 
     ``assistant`` and ``user`` default to the scripted, offline players. ``cluster_server`` reaches the
     cluster another way (a stdio subprocess, an HTTP URL) serving the same freshly seeded world; the
-    verdict still replays on ``runtime``.
+    verdict still replays on ``runtime``. ``gold_check`` is the blueprint's earlier ``Verifier.check()`` on
+    ``runtime``; without it the gold replay and self-checks run again in this episode. ``validators``
+    shares compiled output-schema validators between episodes (see ``ValidatorCache``).
     """
     limits = limits or EpisodeLimits()
     eid = episode_id(blueprint, seed, attempt)
@@ -80,7 +85,7 @@ async def run_episode(
     usage = {"assistant": Usage(), "user": Usage()}
     counts = {"assistant": 0, "user": 0}
     cluster = cluster_server if cluster_server is not None else InProcessServer("cluster", world.server)
-    hub = Hub([cluster, InProcessServer("sandbox", sandbox_server)])
+    hub = Hub([cluster, InProcessServer("sandbox", sandbox_server)], validators=validators)
     async with hub:
         names = {(t.server, t.tool): t.name for t in hub.tools}
         tools = hub.openai_tools()
@@ -142,7 +147,7 @@ async def run_episode(
             rec = await hub.call(names.get(("sandbox", tool), tool), replay_args)
             return CallOutcome(rec.is_error, rec.text, rec.structured)
 
-        judgement = await Verifier(blueprint, runtime, sandbox=sandbox_call).judge(messages)
+        judgement = await Verifier(blueprint, runtime, sandbox=sandbox_call, gold_check=gold_check).judge(messages)
         await hub.call(names.get(("sandbox", "reset_session"), "reset_session"), {"session_id": f"{eid}-replay"})
         await hub.call(names.get(("sandbox", "reset_session"), "reset_session"), {"session_id": eid})
     world.close()

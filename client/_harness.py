@@ -6,6 +6,7 @@ a run of many episodes shares one ``Harness`` (one sandbox, one cache of seeded 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -25,7 +26,8 @@ from ._blueprint import Blueprint
 from ._episode import EpisodeLimits, run_episode
 from ._plan_run import CallOutcome
 from ._trajectory import Trajectory
-from ._verify import Judgement, Verifier
+from ._validators import ValidatorCache
+from ._verify import GoldCheck, Judgement, Verifier
 
 
 def load_blueprint(path: Path) -> Blueprint:
@@ -59,7 +61,8 @@ def load_messages(path: Path) -> list[dict[str, Any]]:
 
 
 class Harness:
-    """Shared state for many episodes: the catalog, seeded worlds, and one sandbox MCP server."""
+    """Shared state for many episodes: the catalog, seeded worlds, one sandbox MCP server, and each
+    blueprint's self-checks (its gold replay runs once per harness, not once per episode)."""
 
     def __init__(self, catalog: Catalog, *, clusters_file: Path | None = None, rows: int | None = None,
                  sandbox_settings: Any = None, templates: Templates | None = None) -> None:
@@ -72,6 +75,10 @@ class Harness:
         self.sandbox_server = build_sandbox_server(sandbox_settings or SandboxSettings())
         self._clusters: dict[str, ClusterSpec] = {}
         self._runtimes: dict[tuple[str, int | None], ClusterRuntime] = {}
+        self._resolved: dict[str, ClusterSpec] = {}
+        self._gold_checks: dict[tuple[str, int | None, str], GoldCheck] = {}
+        self._initial_hashes: dict[tuple[str, int | None], str] = {}
+        self.validators = ValidatorCache()
 
     def add_clusters(self, clusters: Sequence[ClusterSpec]) -> None:
         for c in clusters:
@@ -83,6 +90,14 @@ class Harness:
             return ref
         if ref in self._clusters:
             return self._clusters[ref]
+        # Building a domain's cluster takes milliseconds; a run asks for the same few on every episode.
+        if ref in self._resolved:
+            return self._resolved[ref]
+        cluster = self._resolve(ref)
+        self._resolved[ref] = cluster
+        return cluster
+
+    def _resolve(self, ref: str) -> ClusterSpec:
         if ref.startswith("cl-") and self.clusters_file is None:
             for d in self.catalog:
                 c = domain_cluster(d)
@@ -99,10 +114,27 @@ class Harness:
                                                       rows=blueprint.rows or self.rows, templates=self.templates)
         return rt
 
+    async def gold_check(self, blueprint: Blueprint) -> GoldCheck:
+        """The blueprint's self-checks and gold state hash, computed once per harness and blueprint.
+
+        The key is the blueprint's content, not its id: an edited copy keeps the id but not the plan.
+        """
+        runtime = self.runtime(blueprint)
+        digest = hashlib.sha256(blueprint.model_dump_json().encode()).hexdigest()
+        key = (runtime.cluster.id, runtime.seed, digest)
+        check = self._gold_checks.get(key)
+        if check is None:
+            verifier = Verifier(blueprint, runtime, initial_hash=self._initial_hashes.get(key[:2]))
+            check = self._gold_checks[key] = await verifier.check()
+            self._initial_hashes[key[:2]] = verifier.initial_hash()
+        return check
+
     async def run(self, blueprint: Blueprint, *, assistant: ModelBackend | None = None, user: Any = None,
                   limits: EpisodeLimits | None = None, seed: int = 0, attempt: int = 0) -> Trajectory:
+        check = await self.gold_check(blueprint)
         return await run_episode(blueprint, self.runtime(blueprint), self.sandbox_server, assistant=assistant,
-                                 user=user, limits=limits, seed=seed, attempt=attempt)
+                                 user=user, limits=limits, seed=seed, attempt=attempt, gold_check=check,
+                                 validators=self.validators)
 
     @asynccontextmanager
     async def sandbox_caller(self) -> AsyncIterator[Any]:
@@ -121,7 +153,8 @@ class Harness:
             async def replay_call(tool: str, args: dict[str, Any]) -> CallOutcome:
                 return await call(tool, {**args, "session_id": f"{args.get('session_id', 'default')}-verify"})
 
-            judgement = await Verifier(blueprint, self.runtime(blueprint), sandbox=replay_call).judge(messages)
+            judgement = await Verifier(blueprint, self.runtime(blueprint), sandbox=replay_call,
+                                       gold_check=await self.gold_check(blueprint)).judge(messages)
         return judgement
 
 

@@ -24,6 +24,7 @@ from ._naming import NamingPolicy, assign_names
 from ._results import content_text
 from ._schema import openai_tool
 from ._servers import ServerConfig
+from ._validators import ValidatorCache
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +72,8 @@ class Hub:
         call_timeout_s: per call; ``None`` waits as long as the server takes.
         close_timeout_s: per server, for the whole shutdown.
         log: where calls and reports are recorded; a fresh ``CallLog`` by default.
+        validators: compiled output-schema validators to share with other hubs (see
+            ``ValidatorCache``); ``None`` lets each session compile its own.
     """
 
     def __init__(
@@ -83,6 +86,7 @@ class Hub:
         call_timeout_s: float | None = 60.0,
         close_timeout_s: float = 10.0,
         log: CallLog | None = None,
+        validators: ValidatorCache | None = None,
     ) -> None:
         names = [config.name for config in servers]
         if any(not name for name in names):
@@ -95,6 +99,7 @@ class Hub:
         self.call_timeout_s = call_timeout_s
         self.close_timeout_s = close_timeout_s
         self.log = log if log is not None else CallLog()
+        self.validators = validators
         self._connections = [Connection(config, connect_timeout_s) for config in servers]
         self._by_server = {c.name: c for c in self._connections}
         self._tools: dict[str, HubTool] = {}
@@ -208,6 +213,8 @@ class Hub:
                 return self._record(name, tool, args, text, None, "server_unavailable", started_at, started)
             result: types.CallToolResult | None = None
             kind: ErrorKind | None = None
+            if self.validators is not None:
+                self.validators.prime(client.session, tool.tool, tool.output_schema)
             try:
                 result = await client.call_tool(tool.tool, args, read_timeout_seconds=self.call_timeout_s)
             except MCPError as e:

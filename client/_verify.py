@@ -132,16 +132,40 @@ def final_answer(messages: Sequence[Mapping[str, Any]]) -> str | None:
     return None
 
 
-class Verifier:
-    """Judges trajectories of one blueprint against ``runtime`` (a seeded cluster world)."""
+@dataclass(frozen=True)
+class GoldCheck:
+    """What judging needs from a blueprint's gold replay, worth keeping between episodes of that blueprint:
+    what is wrong with the blueprint itself (empty when sound) and the hash of the gold final state."""
 
-    def __init__(self, blueprint: Blueprint, runtime: Any, *, sandbox: SandboxCaller | None = None) -> None:
+    problems: tuple[str, ...]
+    state_hash: str
+
+
+class Verifier:
+    """Judges trajectories of one blueprint against ``runtime`` (a seeded cluster world).
+
+    ``gold_check`` is the result of an earlier ``check()`` of the same blueprint on the same runtime; given,
+    the gold replay is not repeated (it is rebuilt only to show a diff when a state differs).
+    ``initial_hash`` is the state hash of ``runtime.fresh()``, the same for every blueprint of a runtime;
+    without it it is computed when needed. (Hashing a world is most of what a check costs.)
+    """
+
+    def __init__(self, blueprint: Blueprint, runtime: Any, *, sandbox: SandboxCaller | None = None,
+                 gold_check: GoldCheck | None = None, initial_hash: str | None = None) -> None:
         self.blueprint = blueprint
         self.runtime = runtime
         self.sandbox = sandbox
         self.cluster_tools = {t.name for t in runtime.tools()}
-        self._gold: Any = None
-        self._gold_problems: list[str] | None = None
+        self._check = gold_check
+        self._initial_hash = initial_hash
+
+    def initial_hash(self) -> str:
+        """The state hash of a fresh world."""
+        if self._initial_hash is None:
+            initial = self.runtime.fresh()
+            self._initial_hash = initial.store.state_hash()
+            initial.close()
+        return self._initial_hash
 
     # --- routing a call by its public name ------------------------------------------------------------
     def route(self, name: str) -> tuple[str, str] | None:
@@ -153,7 +177,8 @@ class Verifier:
             prefix = f"{server}__"
             if name.startswith(prefix):
                 rest = name[len(prefix):]
-                if (server == "cluster" and rest in self.cluster_tools) or (server == "sandbox" and rest in SANDBOX_TOOLS):
+                known = self.cluster_tools if server == "cluster" else SANDBOX_TOOLS
+                if rest in known:
                     return server, rest
         return None
 
@@ -167,16 +192,16 @@ class Verifier:
         return CallOutcome(bool(r.is_error), text, r.structured_content)
 
     # --- the blueprint's own checks ---------------------------------------------------------------------
-    async def gold(self) -> tuple[Any, list[str]]:
-        """The gold replay's final world, and what is wrong with the blueprint (empty when sound)."""
-        if self._gold is not None and self._gold_problems is not None:
-            return self._gold, self._gold_problems
+    def gold(self) -> tuple[Any, list[str]]:
+        """The gold replay's final world (a new one on each call), and what the replay found wrong."""
+        world, problems, _ = self._replay_gold()
+        return world, problems
+
+    def _replay_gold(self) -> tuple[Any, list[str], str]:
         bp = self.blueprint
         world = self.runtime.fresh()
-        outcomes: list[tuple[str, str, dict[str, Any]]] = []
 
         def call(server: str, tool: str, args: dict[str, Any]) -> CallOutcome:
-            outcomes.append((server, tool, args))
             if server == "sandbox":
                 return _sync_sandbox_placeholder(args)
             r = world.call(tool, args)
@@ -189,30 +214,41 @@ class Verifier:
         if not run.ok:
             problems.append("gold_replay_error")
         tables = bp.outcome.tables
-        initial = self.runtime.fresh()
         if tables and world.store.state_hash(tables) != bp.outcome.state_hash:
             problems.append("gold_replay_error")
-        if bp.outcome.writes and initial.store.state_hash() == world.store.state_hash():
+        full = world.store.state_hash()
+        if bp.outcome.writes and self.initial_hash() == full:
             problems.append("initial_state_satisfies_outcome")
-        initial.close()
-        self._gold, self._gold_problems = world, sorted(set(problems))
+        return world, sorted(set(problems)), full
+
+    async def check(self) -> GoldCheck:
+        """The blueprint's self-checks (computed once per verifier unless given): its gold replay must raise
+        nothing unexpected and reach the expected state, its initial state must not already satisfy the
+        outcome, and a do-nothing conversation must fail."""
+        if self._check is not None:
+            return self._check
+        world, problems, full = self._replay_gold()
+        self._check = GoldCheck(tuple(problems), full)
+        world.close()
         if not problems:
             nothing = [{"role": "system", "content": "You are a helpful assistant."},
-                       {"role": "user", "content": first_message(bp)},
+                       {"role": "user", "content": first_message(self.blueprint)},
                        {"role": "assistant", "content": "I'm sorry, I can't help with that."}]
             idle = await self.judge(nothing, _self_check=True)
+            if idle.final_state is not None:
+                idle.final_state.close()
             if idle.verdict == "accepted":
-                self._gold_problems = ["do_nothing_passes"]
-        return self._gold, self._gold_problems
+                self._check = GoldCheck(("do_nothing_passes",), self._check.state_hash)
+        return self._check
 
     # --- judging a conversation ---------------------------------------------------------------------------
     async def judge(self, messages: Sequence[Mapping[str, Any]], *, _self_check: bool = False) -> Judgement:
         reasons: list[str] = []
         details: dict[str, Any] = {}
         if not _self_check:
-            _, broken = await self.gold()
+            broken = (await self.check()).problems
             if broken:
-                return Judgement("rejected", broken, {"blueprint": "the blueprint failed its own checks"})
+                return Judgement("rejected", list(broken), {"blueprint": "the blueprint failed its own checks"})
         calls, problems = extract_calls(messages)
         if problems:
             reasons.append("malformed_trajectory")
@@ -223,6 +259,7 @@ class Verifier:
         invented: list[str] = []
         last_index = -1
         shown: list[str] = [seen]
+        touched = False  # whether any call ran on the world (an untouched world hashes as the initial one)
         for c in calls:
             if c.index != last_index:
                 shown.extend(str(m.get("content") or "") for m in messages[last_index + 1:c.index]
@@ -239,6 +276,7 @@ class Verifier:
                 continue
             if c.arguments is None:
                 continue  # the model's malformed JSON was answered with an error; nothing ran
+            touched = touched or route[0] == "cluster"
             outcome = await self._execute(world, route[0], route[1], dict(c.arguments))
             if c.reply is not None and _comparable(c.reply) != _comparable(outcome.text):
                 mismatches.append({"call_id": c.call_id, "tool": c.name, "recorded": c.reply[:500],
@@ -257,10 +295,13 @@ class Verifier:
         if missing:
             reasons.append("missing_answer_facts")
             details["missing_facts"] = missing
-        gold = self._gold if self._gold is not None else (await self.gold())[0]
-        if world.store.state_hash() != gold.store.state_hash():
+        gold_hash = self._check.state_hash if self._check is not None else (await self.check()).state_hash
+        if (world.store.state_hash() if touched else self.initial_hash()) != gold_hash:
             reasons.append("state_mismatch")
-            details["state_diff"] = _diff_summary(world.store.diff(gold.store, world.store))
+            if not _self_check:  # the diff is for people; the self-check needs only the verdict
+                gold, _ = self.gold()
+                details["state_diff"] = _diff_summary(world.store.diff(gold.store, world.store))
+                gold.close()
         verdict = "rejected" if reasons else "accepted"
         return Judgement(verdict, sorted(set(reasons)), details, world)
 
