@@ -1,7 +1,7 @@
 """tdscaling.client: the harness that connects MCP servers to models and records what happens.
 
 The hub (``Hub``) connects to any number of MCP servers and routes tool calls; model
-backends (``LiteLLMBackend``, and any object fitting ``ModelBackend``) play the
+backends (``LiteLLMBackend``, ``OpenAICompatBackend``, and any object fitting ``ModelBackend``) play the
 assistant or the user. See docs/harness.md.
 """
 
@@ -20,6 +20,7 @@ from ._json_repair import ParsedArguments, parse_arguments
 from ._litellm import LiteLLMBackend
 from ._model_types import AssistantMessage, ChatMessage, GenerationSettings, ModelReply, ToolCall, Usage
 from ._naming import NamingPolicy
+from ._openai_compat import OpenAICompatBackend
 from ._retry import RetryPolicy, call_with_retries
 from ._schema import openai_parameters, openai_tool
 from ._servers import HttpServer, InProcessServer, ServerConfig, StdioServer
@@ -43,6 +44,7 @@ __all__ = [
     "ModelError",
     "ModelReply",
     "NamingPolicy",
+    "OpenAICompatBackend",
     "ParsedArguments",
     "ReportKind",
     "RetryPolicy",
