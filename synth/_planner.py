@@ -434,11 +434,21 @@ def _bound_throughout(steps: list[PlanStep]) -> bool:
     return all(any(refers(b) for b in s.args.values()) for s in steps[1:])
 
 
+@dataclass
+class _FollowUp:
+    extra: str  # for the goal: ", then look up its customer"
+    label: str  # for the answer: what ``ref`` shows
+    ref: StepRef | None
+    tool: _Tool
+    step: str
+    kind: str
+
+
 def _follow_up(pl: Planner, d: _Draft, tools: dict[str, _Tool], t: _Tool, sid: str, record_path: str,
-               rng: random.Random) -> tuple[str, str, StepRef | None] | None:
-    """One more step bound to the record the write produced, for a chain that is still too short: a read of a
-    record it references or of the records that reference it, else the next transition of its state machine.
-    Returns (goal extra, answer label, answer ref) or None."""
+               rng: random.Random, *, visited: set[str]) -> _FollowUp | None:
+    """One more step bound to the record ``t`` produced (the output of step ``sid``), for a chain that is still
+    too short: a read of a record it references or of the records that reference it, else the next transition
+    of its state machine that leads to a state the chain has not ``visited`` (no undoing what it just did)."""
     domain, entity = t.domain.name, t.spec.entity
     rec = d.outputs.get(sid)
     rec = rec.get("from", rec) if record_path and isinstance(rec, dict) else rec
@@ -446,14 +456,14 @@ def _follow_up(pl: Planner, d: _Draft, tools: dict[str, _Tool], t: _Tool, sid: s
         return None
     at = f"{record_path}." if record_path else ""
     ent = t.domain.entities[entity]
-    options: list[tuple[str, dict[str, Binding], str, str]] = []  # tool, args, goal extra, what it reads
+    options: list[tuple[_Tool, dict[str, Binding], str, str]] = []  # tool, args, goal extra, kind
     for u in tools.values():
         if u.domain.name != domain or u is t:
             continue
         if u.spec.kind == "get" and u.spec.entity != entity:
             for f, fs in ent.fields.items():
                 if fs.ref == u.spec.entity and rec.get(f):
-                    options.append((u.name, {f"{u.spec.entity}_id": StepRef(step=sid, path=at + f)},
+                    options.append((u, {f"{u.spec.entity}_id": StepRef(step=sid, path=at + f)},
                                     f", then look up its {say.noun(u.spec.entity)}", "get"))
                     break
         elif u.spec.kind in ("search", "aggregate") and u.spec.entity != entity:
@@ -462,43 +472,46 @@ def _follow_up(pl: Planner, d: _Draft, tools: dict[str, _Tool], t: _Tool, sid: s
                 args: dict[str, Binding] = {p.name: StepRef(step=sid, path=at + "id")}
                 if u.spec.kind == "aggregate":
                     args["function"] = Const(value="count")
-                options.append((u.name, args, f", then tell me how many {say.noun(u.spec.entity)} records it has"
+                options.append((u, args, f", then tell me how many {say.noun(u.spec.entity)} records it has"
                                 if u.spec.kind == "aggregate" else f", then list its {say.noun(u.spec.entity)} records",
                                 u.spec.kind))
     sm = ent.state_machine
     if sm is not None:
+        visited.add(str(rec.get(sm.field)))
         for u in tools.values():
             if u is not t and u.domain is t.domain and u.spec.kind == "transition" and u.spec.entity == entity \
-                    and rec.get(sm.field) in u.spec.source_states:
+                    and rec.get(sm.field) in u.spec.source_states and not set(u.spec.outputs.states) & visited:
                 values = pl.values_for(d, u, rng, skip={f"{entity}_id"})
-                options.append((u.name, {f"{entity}_id": StepRef(step=sid, path=at + "id"), **values},
+                options.append((u, {f"{entity}_id": StepRef(step=sid, path=at + "id"), **values},
                                 f" and after that {say.verb(u.name, entity)} it", "transition"))
     rng.shuffle(options)
     options.sort(key=lambda o: o[3] == "transition")  # reads first: a second write is a bigger request
-    for tool, args, extra, kind in options:
+    for u, args, extra, kind in options:
         mark = d.mark()
-        fid, out = d.add(tool, args, note=f"then {say.verb(tool, entity)}" if kind == "transition"
-                         else f"look up the related {say.noun(tools[tool].spec.entity)}")
+        fid, out = d.add(u.name, args, note=f"then {say.verb(u.name, entity)} it" if kind == "transition"
+                         else f"look up the related {say.noun(u.spec.entity)}")
         if out.is_error or not isinstance(out.structured, dict):
             d.rollback(mark)
             continue
+        noun = say.noun(u.spec.entity)
         if kind == "get":
             shown = _answer_fields(out.structured, rng, 1)
-            return extra, shown[0].replace("_", " ") if shown else "", \
-                StepRef(step=fid, path=shown[0]) if shown else None
+            return _FollowUp(extra, f"its {noun}'s {shown[0].replace('_', ' ')}" if shown else "",
+                             StepRef(step=fid, path=shown[0]) if shown else None, u, fid, kind)
         if kind == "search":
-            return extra, f"{say.noun(tools[tool].spec.entity)} records", StepRef(step=fid, path="total")
+            return _FollowUp(extra, f"{noun} records", StepRef(step=fid, path="total"), u, fid, kind)
         if kind == "aggregate":
-            return extra, f"{say.noun(tools[tool].spec.entity)} count", StepRef(step=fid, path="value")
-        return extra, "", None
+            return _FollowUp(extra, f"{noun} count", StepRef(step=fid, path="value"), u, fid, kind)
+        return _FollowUp(extra, "", None, u, fid, kind)
     return None
 
 
 def _mode_chain(pl: Planner, d: _Draft, tools: dict[str, _Tool], rng: random.Random, *,
                 reveal: str = "upfront") -> Made:
     """A write bound to located records, then a read of the result, three or more steps each bound to an
-    earlier one. A chain still short after the confirming read gets one follow-up step (``_follow_up``); a
-    plan with a step that takes no earlier output is kept only when no write gives one chain throughout."""
+    earlier one. A chain still short after the confirming read gets up to two follow-up steps
+    (``_follow_up``: a related read ends it, a further transition may be followed again); a plan with a step
+    that takes no earlier output is kept only when no write gives one chain throughout."""
     writes = [t for t in tools.values() if t.spec.kind in _WRITE_KINDS and t.spec.kind != "delete"]
     rng.shuffle(writes)
     start = d.mark()
@@ -520,11 +533,19 @@ def _mode_chain(pl: Planner, d: _Draft, tools: dict[str, _Tool], rng: random.Ran
             gid, gout = d.add(get, {f"{entity}_id": rec_id}, note=f"confirm the {say.noun(entity)}")
             if not gout.is_error:
                 sid, record_path = gid, ""
-        follow = None
+        follows: list[_FollowUp] = []
+        cur = t
+        visited = set(t.spec.source_states) if t.spec.kind == "transition" else set()
+        while len(d.steps) - start[0] < 3 and len(follows) < 2:
+            follow = _follow_up(pl, d, tools, cur, sid, record_path, rng, visited=visited)
+            if follow is None:
+                break
+            follows.append(follow)
+            if follow.kind != "transition":
+                break
+            cur, sid, record_path = follow.tool, follow.step, ""  # the record as the transition left it
         if len(d.steps) - start[0] < 3:
-            follow = _follow_up(pl, d, tools, t, sid, record_path, rng)
-            if follow is None or len(d.steps) - start[0] < 3:
-                continue
+            continue
         rec = d.outputs[sid]
         rec = rec.get("from", rec) if record_path else rec
         fields = _answer_fields(rec, rng, 2)
@@ -535,10 +556,12 @@ def _mode_chain(pl: Planner, d: _Draft, tools: dict[str, _Tool], rng: random.Ran
             refs["rid"] = StepRef(step=sid, path=f"{record_path + '.' if record_path else ''}id")
         text = f"Done: {say.noun(entity)} {{rid}} — " if "rid" in refs else "Done — "
         text += "; ".join(f"{f.replace('_', ' ')}: {{v{i}}}" for i, f in enumerate(fields)) + "."
-        if follow is not None and follow[2] is not None:
-            refs["w0"] = follow[2]
-            text += f" Also, {follow[1]}: {{w0}}."
-        made = say.action_goal(rng, t.name, entity, follow[0] if follow else ""), Template(text=text, refs=refs)
+        for i, f in enumerate(follows):
+            if f.ref is not None:
+                refs[f"w{i}"] = f.ref
+                text += f" Also, {f.label}: {{w{i}}}."
+        made = say.action_goal(rng, t.name, entity, "".join(f.extra for f in follows)), \
+            Template(text=text, refs=refs)
         if _bound_throughout(d.steps[start[0]:]):
             return made
         if fallback is None:
