@@ -45,8 +45,13 @@ def noun(entity: str) -> str:
 
 
 def verb(tool: str, entity: str) -> str:
-    """``ship_order`` -> ``ship``; ``mark_order_delivered`` -> ``mark delivered``."""
-    words = [w for w in tool.split("_") if w not in entity.split("_")]
+    """``ship_order`` -> ``ship``; ``mark_order_delivered`` -> ``mark as delivered`` (so "mark as delivered my
+    order" and "mark as delivered it" still read)."""
+    all_words = tool.split("_")
+    ent = entity.split("_")
+    words = [w for w in all_words if w not in ent]
+    if len(words) >= 2 and words[-1].endswith("ed") and words[0] in ("mark", "set", "flag", "record"):
+        words = [words[0], "as", *words[1:]]
     return " ".join(words) or tool.replace("_", " ")
 
 
