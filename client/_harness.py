@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from mcp import Client
-from pydantic import ValidationError
 
 from tdscaling.servers import Catalog, ClusterSpec, SpecError, domain_cluster
+from tdscaling.servers._json_files import load_model
 from tdscaling.servers._resolve import load_cluster
 from tdscaling.servers._runtime import ClusterRuntime
 from tdscaling.servers._seed import Templates
@@ -32,17 +32,7 @@ from ._verify import GoldCheck, Judgement, Verifier
 
 def load_blueprint(path: Path) -> Blueprint:
     """A blueprint from a JSON file; a malformed one raises ``SpecError`` naming the file and the path."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise SpecError(f"cannot read the blueprint: {e.strerror}", source=str(path)) from None
-    try:
-        return Blueprint.model_validate_json(text)
-    except ValidationError as e:
-        err = e.errors(include_url=False)[0]
-        where = ".".join(str(x) for x in err["loc"]) or "(top level)"
-        raise SpecError(f"{err['msg']} (see examples/blueprints/ for the format)", source=path.name,
-                        path=where) from None
+    return load_model(Blueprint, path, what="blueprint", hint="see examples/blueprints/ for the format")
 
 
 def load_messages(path: Path) -> list[dict[str, Any]]:
