@@ -32,6 +32,7 @@ def _execute(config: RunConfig, out: Path, *, resume: bool, catalog_dirs: list[P
     console = Console(stderr=True)
     live = sys.stderr.isatty()
     assistant_factory = user_factory = None
+    writer = None
     if config.model or config.user_model:
         from tdscaling.client._litellm import LiteLLMBackend
         from tdscaling.client._user import LLMUser
@@ -39,6 +40,9 @@ def _execute(config: RunConfig, out: Path, *, resume: bool, catalog_dirs: list[P
         if config.model:
             model = LiteLLMBackend(config.model, api_base=config.api_base)
             assistant_factory = lambda bp: model  # noqa: E731 - one shared backend
+            from ._writer import GoalWriter
+
+            writer = GoalWriter(model)
         if config.user_model:
             user_backend = LiteLLMBackend(config.user_model, api_base=config.api_base)
             user_factory = lambda bp: LLMUser(bp, user_backend)  # noqa: E731
@@ -62,7 +66,8 @@ def _execute(config: RunConfig, out: Path, *, resume: bool, catalog_dirs: list[P
         try:
             cat = Catalog.load(catalog_dirs or ())
             return anyio.run(lambda: synth_run(config, out, catalog=cat, resume=resume, on_progress=on_progress,
-                                               assistant_factory=assistant_factory, user_factory=user_factory))
+                                               assistant_factory=assistant_factory, user_factory=user_factory,
+                                               goal_writer=writer))
         except SpecError as e:
             _fail(str(e))
             raise AssertionError from e  # unreachable: _fail exits

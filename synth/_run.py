@@ -41,6 +41,7 @@ from ._metrics import MetricsTracker, RoundMetrics
 from ._modes import feasible_modes
 from ._planner import Planner, PlanningFailure
 from ._report import write_report
+from ._writer import GoalWriter
 
 StrategyName = Literal["evolve", "uniform", "quantity"]
 RETRIES = 3  # other clusters tried when a task's cluster cannot give its mode
@@ -151,8 +152,10 @@ class SynthRun:
     def __init__(self, config: RunConfig, out: Path, *, catalog: Catalog, resume: bool = False,
                  on_progress: Callable[[RoundProgress], None] | None = None,
                  assistant_factory: Callable[[Blueprint], Any] | None = None,
-                 user_factory: Callable[[Blueprint], Any] | None = None) -> None:
+                 user_factory: Callable[[Blueprint], Any] | None = None,
+                 goal_writer: GoalWriter | None = None) -> None:
         self.config = config
+        self.goal_writer = goal_writer
         self.out = out
         self.catalog = catalog
         self.resume = resume
@@ -237,6 +240,8 @@ class SynthRun:
                 self.failed_tasks += 1
             else:
                 self.failure_reasons.update(r for _, r in reasons)
+                if self.goal_writer is not None:
+                    bp = await self.goal_writer.rewrite(bp)
                 assistant = self.assistant_factory(bp) if self.assistant_factory else None
                 user = self.user_factory(bp) if self.user_factory else None
                 self.harness.add_clusters([task.cluster])
@@ -369,8 +374,10 @@ class SynthRun:
 async def synth_run(config: RunConfig, out: Path, *, catalog: Catalog, resume: bool = False,
                     on_progress: Callable[[RoundProgress], None] | None = None,
                     assistant_factory: Callable[[Blueprint], Any] | None = None,
-                    user_factory: Callable[[Blueprint], Any] | None = None) -> RunResult:
-    """Run (or resume) a synthesis run into ``out``."""
+                    user_factory: Callable[[Blueprint], Any] | None = None,
+                    goal_writer: GoalWriter | None = None) -> RunResult:
+    """Run (or resume) a synthesis run into ``out``. ``goal_writer`` rewords each blueprint's goal with a
+    model (``tdscaling synth run --model`` does this)."""
     run = SynthRun(config, out, catalog=catalog, resume=resume, on_progress=on_progress,
-                   assistant_factory=assistant_factory, user_factory=user_factory)
+                   assistant_factory=assistant_factory, user_factory=user_factory, goal_writer=goal_writer)
     return await run.run()
