@@ -229,6 +229,7 @@ class SynthRun:
         async with limiter:
             key = task_key(rnd, slot)
             rng = _task_rng(self.config.seed, rnd, slot)
+            planned = task
             bp, task, reasons = self._plan(task, rng)
             if bp is None:
                 self.failure_reasons.update(r for _, r in reasons)
@@ -247,8 +248,10 @@ class SynthRun:
                 self.harness.add_clusters([task.cluster])
                 t = await self.harness.run(bp, assistant=assistant, user=user, seed=self.config.seed,
                                            attempt=rnd * 100_000 + slot, limits=EpisodeLimits())
-                self._record(key, rnd, t, task)
+                self._record(key, rnd, t, task, attempts=reasons)
                 results["accepted" if t.verdict == "accepted" else "rejected"][slot] = task
+                if task.cluster.id != planned.cluster.id:  # the planned pair failed; the controller must know
+                    results["retried"][slot] = planned
                 if t.verdict == "accepted":
                     progress.accepted += 1
                 else:
@@ -279,7 +282,8 @@ class SynthRun:
             known = self._feasible_cache[cluster.id] = set(feasible_modes(cluster, self.indexes))
         return known
 
-    def _record(self, key: str, rnd: int, t: Trajectory, task: Task) -> None:
+    def _record(self, key: str, rnd: int, t: Trajectory, task: Task, *,
+                attempts: Sequence[tuple[str, str]] = ()) -> None:
         cluster = task.cluster
         if t.verdict == "accepted":
             m = self.tracker.add(t, cluster)
@@ -290,6 +294,7 @@ class SynthRun:
         row = t.model_dump(mode="json")
         row["task"] = key
         row["round"] = rnd
+        row["planning_attempts"] = [{"cluster_id": c, "reason": r} for c, r in attempts]
         self.files["trajectories.jsonl" if t.verdict == "accepted" else "rejected.jsonl"].append(row)
 
     # --- the run -----------------------------------------------------------------------------------------
@@ -310,7 +315,7 @@ class SynthRun:
         limiter = anyio.CapacityLimiter(cfg.concurrency)
         for rnd in range(1, cfg.rounds + 1):
             tasks = strategy.plan_round(cfg.per_round, _round_rng(cfg.seed, rnd))
-            results: dict[str, dict[int, Task]] = {"accepted": {}, "rejected": {}, "failed": {}}
+            results: dict[str, dict[int, Task]] = {"accepted": {}, "rejected": {}, "failed": {}, "retried": {}}
             progress = RoundProgress(rnd, cfg.rounds, 0, len(tasks), 0, 0, 0)
             pending = []
             for slot, task in enumerate(tasks):
@@ -331,7 +336,7 @@ class SynthRun:
             self.history.append(metrics)
             ordered = {k: [v[i] for i in sorted(v)] for k, v in results.items()}  # slot order, as on a resume
             strategy.observe(metrics, accepted=ordered["accepted"], rejected=ordered["rejected"],
-                             planning_failures=ordered["failed"])
+                             planning_failures=[*ordered["failed"], *ordered["retried"]])
             progress.metrics = metrics
             if self.on_progress:
                 self.on_progress(progress)
@@ -350,8 +355,13 @@ class SynthRun:
             results["failed"][slot] = task
             progress.failed += 1
             return
-        t = Trajectory.model_validate({k: v for k, v in rec.items() if k not in ("file", "task", "round")})
-        # the episode may have run on another cluster than planned (a retry): count the one it ran on
+        t = Trajectory.model_validate({k: v for k, v in rec.items()
+                                       if k not in ("file", "task", "round", "planning_attempts")})
+        self.failure_reasons.update(a["reason"] for a in rec.get("planning_attempts") or [])
+        # the episode may have run on another cluster than planned (a retry): count the one it ran on, and
+        # the planned pair as a planning failure, exactly as the live run did
+        if t.labels.cluster_id != task.cluster.id:
+            results["retried"][slot] = task
         task = Task(self._clusters.get(t.labels.cluster_id, task.cluster), task.mode)
         if t.verdict == "accepted":
             self.tracker.add(t, task.cluster)
