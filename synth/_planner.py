@@ -47,6 +47,39 @@ SANDBOX_TOOL = "execute_code"
 _IDENTIFYING = ("email", "name", "title", "plate", "vin", "number", "code", "tax_id", "isbn", "address", "handle")
 
 
+PLANNING_REASONS: dict[str, str] = {
+    "unknown_mode": "no recipe for this reasoning mode",
+    "empty_plan": "the recipe produced no step",
+    "dry_run_failed": "the plan raised an unexpected error when replayed from a fresh copy",
+    "nondeterministic": "the replay touched other tables than the build",
+    "no_change": "the plan's writes left the state as it was",
+    "nothing_to_check": "a read-only plan with no fact for the answer to state",
+    "cannot_locate": "no way for the user to point at the record (no unique search value, no parent)",
+    "no_rows": "the entity has no seeded records",
+    "no_read_tool": "the cluster has no get or search to read with",
+    "read_failed": "a read the plan needs failed",
+    "nothing_to_answer": "the record has no field worth answering with",
+    "no_feasible_write": "no write tool could be bound to records in a valid state",
+    "chain_too_short": "the write ran but no chain of three dependent steps could be built",
+    "no_fanout": "no record feeds two or more independent reads here",
+    "fanout_call_failed": "one of the parallel reads failed",
+    "no_branch": "no entity here has two transitions from different states",
+    "branch_call_failed": "the branch that applies failed",
+    "no_recovery": "no state another transition fixes, and no policy cap, blocks a call here",
+    "recovery_not_blocked": "the first try succeeded, so there is nothing to recover from",
+    "recovery_fix_failed": "the fixing step failed",
+    "recovery_retry_failed": "the retry after the fix failed",
+    "no_numeric_search": "no search returns several records with a number to compute over",
+    "code_failed": "the aggregation code did not print a number",
+    "nothing_to_clarify": "no fact the user could withhold",
+    "single_domain": "cross_domain needs a cluster joining two domains",
+    "no_shared_records": "the joined domains share no records through their join key",
+    "cannot_read_join_key": "no read here returns the join key of the shared record",
+    "no_bridge_search": "the other domain has no search by the join key",
+    "bridge_not_unique": "the search by the join key did not find exactly one record",
+}
+
+
 class PlanningFailure(Exception):
     """No feasible plan of this mode for this cluster (``reason`` is a short code the run counts)."""
 

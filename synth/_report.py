@@ -17,6 +17,14 @@ from ._metrics import RoundMetrics
 MAX_DECISIONS = 200
 
 
+def _meaning(code: str) -> str:
+    if code.startswith("planning:"):
+        from ._planner import PLANNING_REASONS
+
+        return "could not be planned: " + PLANNING_REASONS.get(code.removeprefix("planning:"), "")
+    return REASON_CODES.get(code, "")
+
+
 def _table(head: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
     def cell(v: object) -> str:
         text = f"{v:.3f}" if isinstance(v, float) else str(v)
@@ -51,7 +59,7 @@ def _funnel(rounds: Sequence[RoundMetrics], reasons: Counter[str]) -> list[str]:
     if not reasons:
         return [*out, "No rejections."]
     n = sum(reasons.values())
-    rows = [(f"`{code}`", count, f"{count / n:.1%}", REASON_CODES.get(code, "")) for code, count in
+    rows = [(f"`{code}`", count, f"{count / n:.1%}", _meaning(code)) for code, count in
             sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))]
     return out + _table(("reason", "count", "share", "meaning"), rows)
 

@@ -115,3 +115,14 @@ def test_feasibility_never_rules_out_what_the_planner_can_do(catalog: Catalog, p
                 continue
             with pytest.raises(PlanningFailure):
                 planner.plan(cluster, mode, random.Random(i))
+
+
+def test_every_planning_failure_code_is_explained_for_the_report() -> None:
+    import re
+    from pathlib import Path
+
+    from tdscaling.synth._planner import PLANNING_REASONS
+
+    source = (Path(__file__).resolve().parents[2] / "synth" / "_planner.py").read_text()
+    codes = set(re.findall(r'PlanningFailure\("([a-z_]+)"', source))
+    assert codes and codes <= set(PLANNING_REASONS)
