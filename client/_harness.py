@@ -127,6 +127,16 @@ class Harness:
                                  validators=self.validators)
 
     @asynccontextmanager
+    async def keep_sandbox(self) -> AsyncIterator[None]:
+        """Hold the sandbox up for a batch of episodes.
+
+        The sandbox server starts its sandbox when the first connection opens and stops it when the last one
+        closes, so one-after-another episodes would start and stop it every time; one connection held open
+        around the batch keeps it running (sessions stay per episode)."""
+        async with Client(self.sandbox_server):
+            yield
+
+    @asynccontextmanager
     async def sandbox_caller(self) -> AsyncIterator[Any]:
         """An async ``(tool, args) -> CallOutcome`` over an MCP connection to this harness's sandbox."""
         async with Client(self.sandbox_server) as client:

@@ -302,7 +302,8 @@ class SynthRun:
         started = time.perf_counter()
         self._prepare()
         try:
-            return await self._run(started)
+            async with self.harness.keep_sandbox():
+                return await self._run(started)
         finally:
             self._close()
 
