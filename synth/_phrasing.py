@@ -6,7 +6,10 @@ these when ``--model`` is given (the planner keeps the structure either way).
 
 from __future__ import annotations
 
+import hashlib
 import random
+
+from tdscaling.servers import ToolSpec
 
 PERSONAS: tuple[str, ...] = (
     "a busy parent juggling errands between school runs",
@@ -55,6 +58,29 @@ def verb(tool: str, entity: str) -> str:
     return " ".join(words) or tool.replace("_", " ")
 
 
+def _stable(options: tuple[str, ...], key: str) -> str:
+    return options[int.from_bytes(hashlib.blake2b(key.encode(), digest_size=2).digest(), "big") % len(options)]
+
+
+def act(spec: ToolSpec, obj: str) -> str:
+    """What a tool does to ``obj``, as a verb phrase that reads for any tool name: a transition moves the
+    record to its target state ("set my order to shipped"), a create makes a new record, and so on."""
+    entity = noun(spec.entity)
+    if spec.kind == "transition" and spec.outputs.states:
+        move = _stable(("set", "move", "change", "get"), spec.name)
+        return f"{move} {obj} to {spec.outputs.states[0].replace('_', ' ')}"
+    if spec.kind == "create":
+        return f"create a new {entity}"
+    if spec.kind == "update":
+        return f"update {obj}"
+    if spec.kind == "delete":
+        return f"delete {obj}"
+    if spec.kind == "transfer":
+        amount = next((p.field or p.name for p in spec.inputs if p.role == "amount"), "amount")
+        return f"move some {amount.replace('_', ' ')} from {obj} to another {entity}"
+    return f"{verb(spec.name, spec.entity)} {obj}"
+
+
 def pick(rng: random.Random, options: tuple[str, ...] | list[str]) -> str:
     return options[rng.randrange(len(options))]
 
@@ -65,18 +91,18 @@ def lookup_goal(rng: random.Random, ent: str, fields: list[str]) -> str:
         f"Find out the {what} of my {noun(ent)}.",
         f"I need to know the {what} of a {noun(ent)} of mine.",
         f"Can you tell me the {what} of my {noun(ent)}?",
-        f"Look up my {noun(ent)} and tell me its {what}.",
+        f"Look up my {noun(ent)} and tell me what it says for {what}.",
         f"What is the current {what} on my {noun(ent)}?",
     ))
 
 
-def action_goal(rng: random.Random, tool: str, ent: str, extra: str = "") -> str:
-    v = verb(tool, ent)
+def action_goal(rng: random.Random, spec: ToolSpec, extra: str = "") -> str:
+    mine = act(spec, f"my {noun(spec.entity)}")
     return pick(rng, (
-        f"Please {v} my {noun(ent)}{extra}, then confirm its new details.",
-        f"I'd like you to {v} a {noun(ent)} of mine{extra}, and tell me how it looks afterwards.",
-        f"Can you {v} my {noun(ent)}{extra}? Let me know once it's done.",
-        f"Go ahead and {v} the {noun(ent)}{extra}, and confirm the result.",
+        f"Please {mine}{extra}, then confirm its new details.",
+        f"I'd like you to {mine}{extra}, and tell me how it looks afterwards.",
+        f"Can you {mine}{extra}? Let me know once it's done.",
+        f"Go ahead and {mine}{extra}, and confirm the result.",
     ))
 
 
@@ -89,24 +115,25 @@ def fanout_goal(rng: random.Random, ent: str, things: list[str]) -> str:
     ))
 
 
-def branch_goal(rng: random.Random, ent: str, a: tuple[str, list[str]], b: tuple[str, list[str]]) -> str:
-    (va, sa), (vb, sb) = a, b
+def branch_goal(rng: random.Random, ent: str, a: tuple[ToolSpec, list[str]], b: tuple[ToolSpec, list[str]]) -> str:
+    (ta, sa), (tb, sb) = a, b
+    va, vb = act(ta, "it"), act(tb, "it")
+    when_a, when_b = " or ".join(s.replace("_", " ") for s in sa), " or ".join(s.replace("_", " ") for s in sb)
     return pick(rng, (
-        f"Check my {noun(ent)}: if it is {' or '.join(sa)}, {va} it; if it is {' or '.join(sb)}, {vb} it instead. "
-        "Tell me what you did.",
-        f"Depending on its status, handle my {noun(ent)}: {va} it when it's {' or '.join(sa)}, or {vb} it when it's "
-        f"{' or '.join(sb)}. Report back.",
-        f"Have a look at my {noun(ent)}. If it's {' or '.join(sa)} then {va} it, but if it's {' or '.join(sb)} "
-        f"then {vb} it. Let me know the outcome.",
+        f"Check my {noun(ent)}: if it is {when_a}, {va}; if it is {when_b}, {vb} instead. Tell me what you did.",
+        f"Depending on its status, handle my {noun(ent)}: {va} when it's {when_a}, or {vb} when it's {when_b}. "
+        "Report back.",
+        f"Have a look at my {noun(ent)}. If it's {when_a} then {va}, but if it's {when_b} then {vb}. "
+        "Let me know the outcome.",
     ))
 
 
-def recovery_goal(rng: random.Random, ent: str, target: str, fix: str) -> str:
+def recovery_goal(rng: random.Random, ent: str, target: ToolSpec, fix: ToolSpec) -> str:
+    mine, first = act(target, f"my {noun(ent)}"), act(fix, "it")
     return pick(rng, (
-        f"Please {target} my {noun(ent)}. If something blocks it, you have my permission to {fix} it first.",
-        f"I want my {noun(ent)} to get to the point where you can {target} it; {fix} it along the way if the "
-        "system requires that.",
-        f"{target.capitalize()} my {noun(ent)}, please — and if it can't be done yet, {fix} it and try again.",
+        f"Please {mine}. If something blocks it, you have my permission to {first} first.",
+        f"I'd like you to {mine}; if the system won't allow it yet, {first} first and try again.",
+        f"{mine[0].upper() + mine[1:]}, please — and if it can't be done yet, {first} and then try again.",
     ))
 
 

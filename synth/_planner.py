@@ -284,7 +284,7 @@ class Planner:
             return parent
         if not allow_id_fact:
             raise PlanningFailure("cannot_locate", f"{domain}.{entity}")
-        return d.fact(f"{entity}_id", row["id"], f"the id of your {say.noun(entity)}", reveal), "its id"
+        return d.fact(f"{entity}_id", row["id"], f"your {say.noun(entity)} ID", reveal), "its id"
 
     def _locate_via_parent(self, d: _Draft, tools: dict[str, _Tool], domain: str, entity: str,
                            row: dict[str, Any], rng: random.Random, reveal: str) -> tuple[StepRef, str] | None:
@@ -447,7 +447,7 @@ def _try_write(pl: Planner, d: _Draft, tools: dict[str, _Tool], t: _Tool, rng: r
                                       target=target_row))
             if force is not None:
                 args[force[0]] = d.fact(f"{entity}_{force[0]}", force[1], force[2])
-            sid, out = d.add(t.name, args, note=f"{say.verb(t.name, entity)} the {say.noun(entity)}",
+            sid, out = d.add(t.name, args, note=say.act(t.spec, f"the {say.noun(entity)}"),
                              expect_error=blocked_by is not None)
             if blocked_by is None and not out.is_error:
                 return sid, StepRef(step=sid)
@@ -516,12 +516,12 @@ def _follow_up(pl: Planner, d: _Draft, tools: dict[str, _Tool], t: _Tool, sid: s
                     and rec.get(sm.field) in u.spec.source_states and not set(u.spec.outputs.states) & visited:
                 values = pl.values_for(d, u, rng, skip={f"{entity}_id"})
                 options.append((u, {f"{entity}_id": StepRef(step=sid, path=at + "id"), **values},
-                                f" and after that {say.verb(u.name, entity)} it", "transition"))
+                                f" and after that {say.act(u.spec, 'it')}", "transition"))
     rng.shuffle(options)
     options.sort(key=lambda o: o[3] == "transition")  # reads first: a second write is a bigger request
     for u, args, extra, kind in options:
         mark = d.mark()
-        fid, out = d.add(u.name, args, note=f"then {say.verb(u.name, entity)} it" if kind == "transition"
+        fid, out = d.add(u.name, args, note=f"then {say.act(u.spec, 'it')}" if kind == "transition"
                          else f"look up the related {say.noun(u.spec.entity)}")
         if out.is_error or not isinstance(out.structured, dict):
             d.rollback(mark)
@@ -593,7 +593,7 @@ def _mode_chain(pl: Planner, d: _Draft, tools: dict[str, _Tool], rng: random.Ran
             if f.ref is not None:
                 refs[f"w{i}"] = f.ref
                 text += f" Also, {f.label}: {{w{i}}}."
-        made = say.action_goal(rng, t.name, entity, "".join(f.extra for f in follows)), \
+        made = say.action_goal(rng, t.spec, "".join(f.extra for f in follows)), \
             Template(text=text, refs=refs)
         if _bound_throughout(d.steps[start[0]:]):
             return made
@@ -718,12 +718,12 @@ def _mode_branch(pl: Planner, d: _Draft, tools: dict[str, _Tool], rng: random.Ra
                 extra = pl.values_for(d, t, rng, skip={f"{entity}_id"})
                 cond = Condition(ref=state_ref, op="in", value=states)
                 _, branch = d.add_conditional(t.name, {f"{entity}_id": id_ref, **extra}, cond,
-                                              note=f"{say.verb(t.name, entity)} it if it is {' or '.join(states)}")
+                                              note=f"{say.act(t.spec, 'it')} if it is {' or '.join(states)}")
                 if branch is not None and branch.is_error:
                     raise PlanningFailure("branch_call_failed", branch.text[:200])
             taken = next(s for s in reversed(d.steps) if s.id in d.outputs and s.when is not None)
             refs = {"rid": StepRef(step=taken.id, path="id"), "v0": StepRef(step=taken.id, path=sm.field)}
-            goal = say.branch_goal(rng, entity, (say.verb(a.name, entity), sa), (say.verb(b.name, entity), sb))
+            goal = say.branch_goal(rng, entity, (a.spec, sa), (b.spec, sb))
             return goal, Template(text=f"I checked {say.noun(entity)} {{rid}} and acted on it; it is now {{v0}}.",
                                   refs=refs)
     raise PlanningFailure("no_branch", "no entity here has two transitions from different states")
@@ -751,19 +751,19 @@ def _mode_recovery(pl: Planner, d: _Draft, tools: dict[str, _Tool], rng: random.
             ref, _ = pl.locate(d, tools, target.domain.name, entity, row, rng)
             extra_t = pl.values_for(d, target, rng, skip={f"{entity}_id"})
             _, first = d.add(target.name, {f"{entity}_id": ref, **extra_t}, expect_error=True,
-                             note=f"try to {say.verb(target.name, entity)} it")
+                             note=f"try to {say.act(target.spec, 'it')}")
             if not first.is_error:
                 raise PlanningFailure("recovery_not_blocked", "the first attempt succeeded")
             extra_f = pl.values_for(d, fix, rng, skip={f"{entity}_id"})
             _, fixed = d.add(fix.name, {f"{entity}_id": ref, **extra_f},
-                             note=f"the error says why; {say.verb(fix.name, entity)} it first")
+                             note=f"the error says why; {say.act(fix.spec, 'it')} first")
             if fixed.is_error:
                 raise PlanningFailure("recovery_fix_failed", fixed.text[:200])
             sid, done = d.add(target.name, {f"{entity}_id": ref, **extra_t}, note="retry")
             if done.is_error:
                 raise PlanningFailure("recovery_retry_failed", done.text[:200])
             refs = {"rid": StepRef(step=sid, path="id"), "v0": StepRef(step=sid, path=sm.field)}
-            goal = say.recovery_goal(rng, entity, say.verb(target.name, entity), say.verb(fix.name, entity))
+            goal = say.recovery_goal(rng, entity, target.spec, fix.spec)
             return goal, Template(text=f"{say.noun(entity).capitalize()} {{rid}} needed a step first; it is now "
                                        "{v0}.", refs=refs)
     made = _recover_from_policy(pl, d, tools, rng)
@@ -811,9 +811,11 @@ def _recover_from_policy(pl: Planner, d: _Draft, tools: dict[str, _Tool], rng: r
         if "id" in rec:
             refs["rid"] = StepRef(step=sid, path="id")
         goal = say.pick(rng, (
-            f"Please {say.verb(t.name, t.spec.entity)} with {say.noun(pre.param)} {over}. If a limit stops that, "
+            f"Please {say.act(t.spec, 'my ' + say.noun(t.spec.entity))} with {say.noun(pre.param)} {over}. "
+            "If a limit stops that, "
             f"use {allowed} instead.",
-            f"I'd like to {say.verb(t.name, t.spec.entity)} for {over} ({say.noun(pre.param)}); if there's a cap, "
+            f"I'd like to {say.act(t.spec, 'my ' + say.noun(t.spec.entity))} for {over} ({say.noun(pre.param)}); "
+            "if there's a cap, "
             f"go with {allowed}.",
         ))
         text = "That was over the limit, so I used {v0} instead" + (" ({rid})." if "rid" in refs else ".")
