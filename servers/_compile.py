@@ -6,9 +6,11 @@ Everything here is computed once per cluster and shared by every runtime (episod
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import jsonschema
@@ -22,7 +24,7 @@ from ._outputs import output_schema
 from ._rules import describe_failures
 from ._seed import ANCHOR
 from ._spec import DomainSpec
-from ._tools import DATE_PATTERN, tool_spec
+from ._tools import DATE_PATTERN, ToolSpec, tool_spec
 
 
 @dataclass(frozen=True)
@@ -204,4 +206,20 @@ def argument_errors(tool: CompiledTool, args: Mapping[str, Any]) -> list[str]:
                 out.append(f"Argument '{name}' is {_short(e.instance)}; it must be {_allowed(props.get(name, {}))}.")
         else:
             out.append("The arguments must be a JSON object.")
+    if isinstance(args, Mapping):
+        out += _number_errors(tool.bound.spec, args, seen)
+    return out
+
+
+def _number_errors(spec: ToolSpec, args: Mapping[str, Any], seen: set[str]) -> list[str]:
+    """What a JSON Schema cannot say about numbers: money is whole cents."""
+    out: list[str] = []
+    for p in spec.inputs:
+        v = args.get(p.name)
+        if p.name in seen or isinstance(v, bool) or not isinstance(v, int | float):
+            continue
+        if not math.isfinite(v):
+            continue
+        if p.type == "money" and int(Decimal(str(v)).as_tuple().exponent) < -2:
+            out.append(f"Argument '{p.name}' is {_short(v)}; money takes at most 2 decimals (cents).")
     return out

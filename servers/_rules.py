@@ -14,7 +14,7 @@ from typing import Any
 
 from ._call import Call, ToolFailure, noun, say, states_text
 from ._spec import Adjust, Compare, Fire, NoDependents, Precondition, RefState, SelfState, Sufficient, Unique
-from ._store import Cond, Row, table_name
+from ._store import CENT, Cond, Row, stored_number, table_name
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq, "!=": operator.ne,
@@ -144,14 +144,15 @@ def _adjust(call: Call, eff: Adjust) -> None:
     if named is None or by is None:
         return
     entity, row = named
+    ftype = call.world.entity(call.domain, entity).fields[eff.field].type
+    if ftype == "money":
+        by = by.quantize(CENT)  # the amount the record gains or loses is whole cents, like every balance
     have = _num(row.get(eff.field) or 0)
     new = have + eff.sign * by
     if new < 0:
         raise ToolFailure(f"{noun(entity).capitalize()} {row['id']} has {_show(have)} "
                           f"{eff.field.replace('_', ' ')}; taking {_show(by)} would go below zero.")
-    ftype = call.world.entity(call.domain, entity).fields[eff.field].type
-    call.store.update(table_name(call.domain, entity), row["id"], {eff.field: int(new) if ftype == "integer"
-                                                                   else float(new)})
+    call.store.update(table_name(call.domain, entity), row["id"], {eff.field: stored_number(new, ftype)})
 
 
 def _fire(call: Call, eff: Fire) -> None:

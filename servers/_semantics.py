@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from ._call import BoundTool, Call, ToolFailure, World, noun, states_text
 from ._kinds import id_param_name
 from ._rules import apply_effects, check_preconditions, unique_holder
-from ._store import Cond, Row, Store
+from ._store import CENT, Cond, Row, Store, stored_number
 
 DEFAULT_LIMIT = 20
 
@@ -221,8 +221,8 @@ class TransferSemantics(Semantics):
 
     def guard(self, call: Call) -> None:
         q = self._quantity(call)
-        have, amount = call.targets[0].get(q) or 0, call.args["amount"]
-        if _dec(have) < _dec(amount):
+        have, amount = call.targets[0].get(q) or 0, self._amount(call)
+        if _dec(have) < amount:
             raise ToolFailure(f"{noun(call.tool.spec.entity).capitalize()} {call.targets[0]['id']} has only "
                               f"{have} {q.replace('_', ' ')}; it cannot give {amount}. Nothing was moved.")
 
@@ -232,13 +232,20 @@ class TransferSemantics(Semantics):
         assert p is not None and p.field is not None
         return p.field
 
+    def _amount(self, call: Call) -> Decimal:
+        """The one amount both sides move by (money in whole cents), so a transfer never makes money."""
+        amount = _dec(call.args["amount"])
+        if call.tool.entity.fields[self._quantity(call)].type == "money":
+            amount = amount.quantize(CENT)
+        return amount
+
     def apply(self, call: Call) -> dict[str, Any]:
-        q, amount = self._quantity(call), _dec(call.args["amount"])
-        integer = call.tool.entity.fields[q].type == "integer"
+        q, amount = self._quantity(call), self._amount(call)
+        ftype = call.tool.entity.fields[q].type
         src, dst = call.targets
         for row, sign in ((src, -1), (dst, 1)):
             new = _dec(row.get(q) or 0) + sign * amount
-            call.store.update(call.tool.table, row["id"], {q: int(new) if integer else float(new)})
+            call.store.update(call.tool.table, row["id"], {q: stored_number(new, ftype)})
         return self.refresh(call, {"amount": call.args["amount"]})
 
     def refresh(self, call: Call, result: dict[str, Any]) -> dict[str, Any]:

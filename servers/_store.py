@@ -33,8 +33,20 @@ def table_name(domain: str, entity: str) -> str:
     return f"{domain}__{entity}"
 
 
-def to_cents(value: float | int | str) -> int:
+CENT = Decimal("0.01")
+
+
+def to_cents(value: float | int | str | Decimal) -> int:
     return int((Decimal(str(value)) * 100).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
+def stored_number(value: Decimal, ftype: str) -> int | float:
+    """A computed quantity as a field of type ``ftype`` holds it: integers whole, money in whole cents."""
+    if ftype == "integer":
+        return int(value)
+    if ftype == "money":
+        return float(value.quantize(CENT, rounding=ROUND_HALF_EVEN))
+    return float(value)
 
 
 def _q(name: str) -> str:

@@ -417,3 +417,27 @@ async def test_results_carry_the_same_json_as_text_and_structured_content(store_
         assert json.loads(_text(r)) == r.structured_content
         value = r.structured_content["value"]  # type: ignore[index]
         assert round(value, 2) == value
+
+
+async def test_money_takes_whole_cents_so_transfers_neither_create_nor_lose_money(bank: ClusterRuntime) -> None:
+    a, b = [r for r in bank.store.rows("test_bank__account") if r["status"] == "active"][:2]
+
+    def total() -> Decimal:
+        return sum((Decimal(str(r["balance"])) for r in bank.store.rows("test_bank__account")), Decimal(0))
+
+    before = total()
+    async with Client(bank.server) as c:
+        for amount in (0.005, 0.004, 1.001):
+            await _fails(c, bank, "move_money", {"from_account_id": a["id"], "to_account_id": b["id"],
+                                                 "amount": amount}, "'amount'", "at most 2 decimals (cents)")
+        await _fails(c, bank, "pay", {"account_id": a["id"], "amount": 1.015}, "'amount'", "at most 2 decimals")
+        await _fails(c, bank, "open_account", {"owner": "Cy", "email": "cy@example.org", "balance": 10.001,
+                                               "points": 1}, "'balance'", "at most 2 decimals")
+        await _fails(c, bank, "search_accounts", {"balance_min": 0.001}, "'balance_min'", "at most 2 decimals")
+        for _ in range(3):
+            r = await c.call_tool("move_money", {"from_account_id": a["id"], "to_account_id": b["id"],
+                                                 "amount": 0.01})
+            assert not r.is_error, _text(r)
+    assert total() == before
+    moved = bank.store.get("test_bank__account", a["id"])
+    assert moved is not None and Decimal(str(moved["balance"])) == Decimal(str(a["balance"])) - Decimal("0.03")
