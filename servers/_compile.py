@@ -146,6 +146,7 @@ def compile_cluster(cluster: ClusterSpec, catalog: Catalog) -> Compiled:
 
 
 # --- argument errors an agent can act on --------------------------------------------------------------
+MAX_MAGNITUDE = 10**12  # beyond this a number is a mistake, and would overflow SQLite's integers as cents
 def _short(v: Any) -> str:
     if isinstance(v, str) and len(v) > 60:
         return f"a string of {len(v)} characters"
@@ -212,14 +213,18 @@ def argument_errors(tool: CompiledTool, args: Mapping[str, Any]) -> list[str]:
 
 
 def _number_errors(spec: ToolSpec, args: Mapping[str, Any], seen: set[str]) -> list[str]:
-    """What a JSON Schema cannot say about numbers: money is whole cents."""
+    """What a JSON Schema cannot say about numbers: they are finite, of a size SQLite stores exactly
+    (at most ``MAX_MAGNITUDE``), and money is whole cents."""
     out: list[str] = []
     for p in spec.inputs:
         v = args.get(p.name)
         if p.name in seen or isinstance(v, bool) or not isinstance(v, int | float):
             continue
         if not math.isfinite(v):
-            continue
-        if p.type == "money" and int(Decimal(str(v)).as_tuple().exponent) < -2:
+            out.append(f"Argument '{p.name}' is {_short(v)}; it must be a finite number.")
+        elif abs(v) > MAX_MAGNITUDE:
+            out.append(f"Argument '{p.name}' is {_short(v)}; numbers here must lie between -{MAX_MAGNITUDE:.0e} "
+                       f"and {MAX_MAGNITUDE:.0e}.")
+        elif p.type == "money" and int(Decimal(str(v)).as_tuple().exponent) < -2:
             out.append(f"Argument '{p.name}' is {_short(v)}; money takes at most 2 decimals (cents).")
     return out

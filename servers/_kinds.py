@@ -17,6 +17,7 @@ from ._spec import NUMERIC_TYPES, ORDERED_TYPES, DomainSpec, EntitySpec, FieldTy
 
 ParamRole = Literal["id", "ref", "field", "filter", "range_min", "range_max", "page", "choice", "amount"]
 Problem = tuple[str, str]  # (json path inside the operation, message)
+MAX_OFFSET = 1_000_000  # more rows than any seeded world holds; keeps the offset inside SQLite's integers
 
 
 class Param(BaseModel):
@@ -165,7 +166,7 @@ class SearchKind(OperationKind):
             *_filter_params(domain.entities[op.entity], op.fields),
             Param(name="limit", type="integer", required=False, role="page", minimum=1, maximum=100,
                   description="How many records to return (1-100, default 20)."),
-            Param(name="offset", type="integer", required=False, role="page", minimum=0,
+            Param(name="offset", type="integer", required=False, role="page", minimum=0, maximum=MAX_OFFSET,
                   description="How many matching records to skip, for paging (default 0)."),
         ]
 
