@@ -19,6 +19,7 @@ import typer
 
 if TYPE_CHECKING:
     from ._catalog import Catalog
+    from ._cluster_spec import ClusterSpec
 
 
 class TransportName(StrEnum):
@@ -47,9 +48,14 @@ def _catalog(command: str, dirs: list[Path]) -> Catalog:
         _fail(command, str(e))
 
 
-def _db_name(ref: str, seed: int) -> str:
-    stem = Path(ref).stem if ref.endswith(".json") else ref
-    return f"{stem}-{seed}.sqlite3"
+def _server_name(spec: ClusterSpec) -> str:
+    """A whole domain is named after the domain; any other cluster after its id."""
+    return spec.domains[0] if spec.origin == "domain" else spec.id
+
+
+def _db_name(spec: ClusterSpec, seed: int, rows: int | None = None) -> str:
+    """The default database of a world, a plain file name (it always lives in the data directory)."""
+    return f"{_server_name(spec)}-{seed}{f'-rows{rows}' if rows else ''}.sqlite3"
 
 
 ClusterArg = Annotated[str, typer.Argument(help="A domain name, a cluster id (with --clusters) or a ClusterSpec "
@@ -94,7 +100,7 @@ def serve(
     try:
         spec = load_cluster(cluster, cat, clusters_file=clusters)
         world_seed = spec.seed_recipe.seed if seed is None else seed
-        path = db or str(data_dir() / _db_name(cluster, world_seed))
+        path = db or str(data_dir() / _db_name(spec, world_seed, rows))
         runtime = ClusterRuntime(spec, cat, db=path, seed=world_seed, rows=rows)
     except SpecError as e:
         _fail("serve", str(e))
@@ -158,15 +164,14 @@ def claude_config(
             _fail("claude-config", str(e))
         world_seed = spec.seed_recipe.seed if seed is None else seed
         target = str(Path(ref).resolve()) if ref.endswith(".json") or Path(ref).is_file() else ref
-        args = [*prefix, "serve", target, "--db", str(where / _db_name(ref, world_seed))]
+        args = [*prefix, "serve", target, "--db", str(where / _db_name(spec, world_seed))]
         if seed is not None:
             args += ["--seed", str(seed)]
         if clusters is not None:
             args += ["--clusters", str(clusters.resolve())]
         for d in catalog or []:
             args += ["--catalog", str(d.resolve())]
-        name = _db_name(ref, world_seed).removesuffix(f"-{world_seed}.sqlite3")
-        servers[f"tdscaling-{name}"] = {"command": command, "args": args}
+        servers[f"tdscaling-{_server_name(spec)}"] = {"command": command, "args": args}
     typer.echo(json.dumps({"mcpServers": servers}, indent=2))
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
@@ -22,9 +23,10 @@ from mcp.server import Server, ServerRequestContext
 from mcp.shared.exceptions import MCPError
 
 from ._call import ToolFailure
-from ._catalog import Catalog
+from ._catalog import Catalog, domain_digest
 from ._cluster_spec import ClusterSpec
 from ._compile import Compiled, argument_errors, compile_cluster
+from ._errors import SpecError
 from ._seed import Templates, cluster_tables, seed_store
 from ._semantics import execute
 from ._store import Store
@@ -46,7 +48,8 @@ class ClusterRuntime:
     Args:
         cluster: what to serve.
         catalog: where the cluster's domains come from.
-        db: ``":memory:"`` (an episode) or a file path; a new file is seeded, an existing one reused.
+        db: ``":memory:"`` (an episode) or a file path; a new file is seeded, an existing one reused when it
+            holds this world (same cluster, domain files, seed and rows), else refused with a ``SpecError``.
         seed: the world's seed (default: the cluster's seed recipe).
         rows: rows per entity (default: the seed recipe's).
         templates: seeded worlds to clone from; share one between runtimes to seed each cluster once.
@@ -167,12 +170,59 @@ class ClusterRuntime:
                       on_read_resource=read_resource)
 
 
+def world_marker(compiled: Compiled, *, seed: int, rows: int | None) -> str:
+    """What a seeded file holds: the cluster, the content of its domains, the seed and the rows."""
+    return json.dumps({"cluster": compiled.cluster.id, "seed": seed, "rows": rows,
+                       "domains": {n: domain_digest(d) for n, d in sorted(compiled.domains.items())}},
+                      sort_keys=True)
+
+
+def _held(path: Path) -> str | None:
+    """The marker of the world an existing file holds (None when it holds none yet), read without writing."""
+    if not path.exists():
+        return None
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            has_meta = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_meta'").fetchone()
+            row = conn.execute("SELECT value FROM _meta WHERE key = ?", (_SEEDED_KEY,)).fetchone() if has_meta \
+                else None
+        finally:
+            conn.close()
+    except sqlite3.Error as e:
+        raise SpecError(f"not a tdscaling database ({e}); delete it or pass another --db", source=str(path)) from None
+    return None if row is None else str(row[0])
+
+
+def _describe(marker: str) -> str:
+    try:
+        m = json.loads(marker)
+        return f"cluster {m['cluster']}, seed {m['seed']}, rows {m['rows'] or 'default'}"
+    except (ValueError, KeyError, TypeError):  # a file seeded before markers were JSON: "id:seed:rows"
+        cluster, _, rest = marker.partition(":")
+        seed, _, rows = rest.partition(":")
+        return f"cluster {cluster}, seed {seed}, rows {rows if rows not in ('', 'None') else 'default'}"
+
+
 def _open_file(path: Path, compiled: Compiled, *, seed: int, rows: int | None) -> Store:
-    """Open a file store, seeding it only when it is new."""
+    """Open a file store, seeding it when it is new; a file holding any other world is refused."""
+    marker = world_marker(compiled, seed=seed, rows=rows)
+    held = _held(path)
+    if held is not None and held != marker:
+        what = _describe(held)
+        if what == _describe(marker):
+            what += ", from other domain files"
+        raise SpecError(f"{path} holds another world ({what}); delete it or pass another --db")
     path.parent.mkdir(parents=True, exist_ok=True)
-    store = Store.open(cluster_tables(compiled.domains), path)
-    if store.meta(_SEEDED_KEY) is None:
-        seed_store(store, compiled.cluster, compiled.domains, seed=seed, rows=rows,
-                   mark=(_SEEDED_KEY, f"{compiled.cluster.id}:{seed}:{rows}"))
-        logger.info("seeded %s (cluster %s, seed %s)", path, compiled.cluster.id, seed)
+    try:
+        store = Store.open(cluster_tables(compiled.domains), path)
+    except sqlite3.Error as e:
+        raise SpecError(f"cannot use the database: {e}", source=str(path)) from None
+    try:
+        if store.meta(_SEEDED_KEY) is None:
+            seed_store(store, compiled.cluster, compiled.domains, seed=seed, rows=rows, mark=(_SEEDED_KEY, marker))
+            logger.info("seeded %s (cluster %s, seed %s)", path, compiled.cluster.id, seed)
+    except BaseException:
+        store.close()
+        raise
     return store

@@ -101,3 +101,43 @@ def test_the_official_mcp_inspector_lists_and_calls_a_served_cluster_over_stdio(
     called = run("--method", "tools/call", "--tool-name", "get_order", "--tool-arg", "order_id=ORD-000001",
                  "--format", "json")
     assert called["result"]["structuredContent"]["id"] == "ORD-000001"
+
+
+def test_a_database_file_holding_another_world_is_refused_not_reused(
+        catalog: Catalog, tmp_path: Path, example_domain: dict[str, Any], cli: Any) -> None:
+    from tdscaling.servers import ClusterRuntime, SpecError
+
+    db = tmp_path / "world.sqlite3"
+    shop = domain_cluster(catalog.get("online_store"))
+    ClusterRuntime(shop, catalog, db=db).close()
+    again = ClusterRuntime(shop, catalog, db=db)  # the same world opens again
+    assert not again.call("get_order", {"order_id": "ORD-000001"}).is_error
+    again.close()
+    example_domain["entities"]["customer"]["fields"]["nickname"] = {"type": "string", "required": False}
+    (tmp_path / "cat").mkdir()
+    (tmp_path / "cat" / "online_store.json").write_text(json.dumps(example_domain))
+    changed = Catalog.load([tmp_path / "cat"])
+    held = f"{db} holds another world (cluster {shop.id}, seed 0, rows default"
+    for cluster, cat, options in ((domain_cluster(catalog.get("clinic")), catalog, {}), (shop, catalog, {"seed": 1}),
+                                  (shop, catalog, {"rows": 5}), (domain_cluster(changed.get("online_store")), changed,
+                                                                  {})):
+        with pytest.raises(SpecError) as err:
+            ClusterRuntime(cluster, cat, db=db, **options)
+        assert str(err.value).startswith(held) and str(err.value).endswith("; delete it or pass another --db")
+    r = cli("serve", "clinic", "--db", str(db))
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and held in r.stderr, r.stderr
+
+
+def test_the_default_database_is_named_after_the_cluster_and_lives_in_the_data_directory(
+        catalog: Catalog, tmp_path: Path, serve_command: list[str]) -> None:
+    spec = domain_cluster(catalog.get("clinic")).model_copy(update={"origin": "generated"})
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "mine.json").write_text(spec.model_dump_json())
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data")}
+    for extra in ([], ["--seed", "3", "--rows", "5"]):
+        r = subprocess.run([*serve_command, "serve", str(tmp_path / "in" / "mine.json"), *extra], env=env,
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in (tmp_path / "data" / "tdscaling").iterdir() if p.suffix == ".sqlite3") == [
+        f"{spec.id}-0.sqlite3", f"{spec.id}-3-rows5.sqlite3"]
+    assert os.listdir(tmp_path / "in") == ["mine.json"]
