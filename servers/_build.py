@@ -7,7 +7,7 @@ is derived here, so the generator and every mutation produce clusters that are v
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -19,6 +19,7 @@ from ._cluster_spec import ClusterEdge, ClusterSpec, ClusterTool, Join, Policy, 
 from ._graph import bridge_edges, build_graph, entry_tools
 from ._spec import DomainSpec
 from ._tools import ToolSpec, input_schema, tool_spec
+from ._validate import precondition_problems
 
 DEFAULT_ROWS = 60
 
@@ -221,12 +222,53 @@ def domain_cluster(domain: DomainSpec, *, seed: int = 0, rows: int | None = None
                         seed=seed, origin="domain", rows=rows)
 
 
-def cluster_problems(cluster: ClusterSpec, domains: dict[str, DomainSpec]) -> list[str]:
+def spec_problems(cluster: ClusterSpec, domains: Mapping[str, DomainSpec]) -> list[str]:
+    """What in ``cluster`` does not fit the domains it names (which must all be in ``domains``): a domain
+    that changed since the cluster was made, a tool whose input schema, kind or entity is not its
+    operation's, a policy the domain validator would refuse, a seed-recipe join on unknown fields.
+    Tools naming unknown operations are left to the caller."""
+    out: list[str] = []
+    for d, digest in sorted(cluster.domain_digests.items()):
+        if d in domains and domain_digest(domains[d]) != digest:
+            out.append(f"domain {d} changed since the cluster was made (digest {digest}, the catalog's is "
+                       f"{domain_digest(domains[d])}); regenerate the cluster or use the catalog it was made from")
+    specs: dict[str, tuple[DomainSpec, ToolSpec]] = {}
+    for t in cluster.tools:
+        domain = domains.get(t.domain)
+        op = next((o for o in domain.operations if o.name == t.operation), None) if domain else None
+        if domain is None or op is None:
+            continue
+        spec = tool_spec(domain, op)
+        specs[t.name] = (domain, spec)
+        if (t.kind, t.entity) != (spec.kind, spec.entity):
+            out.append(f"tool {t.name}: kind and entity must be {spec.kind} {spec.entity}, as {t.domain}.{t.operation}")
+        if t.input_schema != input_schema(spec, domain):
+            out.append(f"tool {t.name}: its input_schema is not the one {t.domain}.{t.operation} takes; "
+                       "regenerate the cluster")
+    for i, p in enumerate(cluster.policies):
+        if p.tool not in specs:
+            out.append(f"policies[{i}]: names unknown tool {p.tool}")
+            continue
+        domain, spec = specs[p.tool]
+        at = f"policies[{i}]"
+        for path, msg in precondition_problems(domain, domain.operation(spec.operation), [p.precondition], at):
+            out.append(f"{path.replace(f'{at}[0]', f'{at}.precondition', 1)}: {msg}")
+    for i, j in enumerate(cluster.seed_recipe.joins):
+        for side, key in ((j.left, j.left_key), (j.right, j.right_key)):
+            d, _, e = side.partition(".")
+            entity = domains[d].entities.get(e) if d in domains and d in cluster.domains else None
+            if entity is None or key not in entity.fields:
+                out.append(f"seed_recipe.joins[{i}]: '{side}' has no field '{key}' in this cluster's domains")
+    return out
+
+
+def cluster_problems(cluster: ClusterSpec, domains: Mapping[str, DomainSpec]) -> list[str]:
     """Why ``cluster`` is not a valid cluster of these domains; empty when it is.
 
-    Valid means: its domains and operations exist, its tool graph (with bridges) is weakly connected,
-    every id a tool needs is revealed by some tool of the cluster, and it is what ``make_cluster`` derives
-    from its own choice of tools (so edges, schemas, id and signature are consistent).
+    Valid means: its domains and operations exist and have not changed, its tool graph (with bridges) is
+    weakly connected, every id a tool needs is revealed by some tool of the cluster, its policies are
+    sound, and it is what ``make_cluster`` derives from its own choice of tools (so names, schemas, edges,
+    id and signature are consistent).
     """
     missing = [d for d in cluster.domains if d not in domains]
     if missing:
@@ -237,12 +279,15 @@ def cluster_problems(cluster: ClusterSpec, domains: dict[str, DomainSpec]) -> li
     for d in cluster.domains:
         choice[d] = []
     for t in cluster.tools:
-        if t.operation not in indexes[t.domain].tools:
+        if t.domain not in choice:
+            out.append(f"tool {t.name}: names domain {t.domain}, which the cluster does not list")
+        elif t.operation not in indexes[t.domain].tools:
             out.append(f"tool {t.name}: unknown operation {t.domain}.{t.operation}")
         else:
             choice[t.domain] = [*choice[t.domain], t.operation]
     if out:
         return out
+    out += spec_problems(cluster, domains)
     if len(cluster.tools) < 2:
         out.append("a cluster needs at least 2 tools")
     g = nx.DiGraph()
@@ -254,12 +299,12 @@ def cluster_problems(cluster: ClusterSpec, domains: dict[str, DomainSpec]) -> li
         idx = indexes[d]
         if idx.closure(set(choice[d])) != set(choice[d]):
             out.append(f"{d}: some tool needs an id that no tool of the cluster reveals")
-    tool_names = set(cluster.tool_names())
-    for p in cluster.policies:
-        if p.tool not in tool_names:
-            out.append(f"policy names unknown tool {p.tool}")
     rebuilt = make_cluster(indexes, choice, seed=cluster.seed_recipe.seed, policies=cluster.policies,
                            joins=cluster.seed_recipe.joins, origin=cluster.origin)
+    names = sorted(t.name for t in cluster.tools)
+    if names != sorted(t.name for t in rebuilt.tools):
+        out.append(f"tool names {names} are not the served names of their operations "
+                   f"{sorted(t.name for t in rebuilt.tools)}")
     if rebuilt.id != cluster.id and not out:
         # rows may have been overridden; compare what does not depend on them
         if rebuilt.signature != cluster.signature or {e.model_dump_json() for e in rebuilt.edges} != \

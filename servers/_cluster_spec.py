@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ._spec import Precondition
 
+MAX_ROWS = 100_000  # rows per entity; the same bound as a domain's ``rows`` and ``serve --rows``
 EdgeReason = Literal["produces_id", "enables_state", "informs"]
 
 
@@ -57,7 +58,7 @@ class SeedRecipe(_Model):
     """How to seed the cluster's world: the seed, rows per entity ("domain.entity"), the joins."""
 
     seed: int
-    rows: dict[str, int]
+    rows: dict[str, Annotated[int, Field(ge=1, le=MAX_ROWS)]]
     joins: list[Join] = Field(default_factory=list)
 
 

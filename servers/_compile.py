@@ -16,6 +16,7 @@ from typing import Any
 import jsonschema
 import mcp_types as types
 
+from ._build import spec_problems
 from ._call import BoundTool, World
 from ._catalog import Catalog
 from ._cluster_spec import ClusterSpec
@@ -98,7 +99,11 @@ def _graph_json(cluster: ClusterSpec) -> str:
 
 
 def compile_cluster(cluster: ClusterSpec, catalog: Catalog) -> Compiled:
-    """Bind every tool of ``cluster`` to its domain operation; a ``SpecError`` when one does not exist."""
+    """Bind every tool of ``cluster`` to its domain operation.
+
+    Raises:
+        SpecError: an operation does not exist, or the cluster does not fit the catalog (``spec_problems``).
+    """
     try:
         domains = {d: catalog.get(d) for d in cluster.domains}
     except UnknownNameError as e:
@@ -119,6 +124,9 @@ def compile_cluster(cluster: ClusterSpec, catalog: Catalog) -> Compiled:
                             source=f"cluster {cluster.id}") from None
         spec = tool_spec(domain, op)
         bound[t.name] = BoundTool(t.name, spec, domain, (*spec.preconditions, *policies.get(t.name, ())))
+    problems = spec_problems(cluster, domains)
+    if problems:
+        raise SpecError(problems[0], source=f"cluster {cluster.id}")
     search = {(b.domain.name, b.spec.entity): n for n, b in sorted(bound.items(), reverse=True)
               if b.spec.kind == "search"}
     moves: dict[tuple[str, str], list[tuple[str, tuple[str, ...]]]] = {}

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ._build import domain_cluster
+from ._build import cluster_problems, domain_cluster
 from ._catalog import Catalog
-from ._cluster_io import find_cluster
+from ._cluster_io import find_cluster, load_cluster_file
 from ._cluster_spec import ClusterSpec
 from ._errors import SpecError, UnknownNameError
-from ._json_files import load_model
 
 
 def load_cluster(ref: str, catalog: Catalog, *, clusters_file: Path | None = None) -> ClusterSpec:
@@ -25,11 +24,19 @@ def load_cluster(ref: str, catalog: Catalog, *, clusters_file: Path | None = Non
     if clusters_file is not None:
         if not clusters_file.is_file():
             raise SpecError("no such clusters file", source=str(clusters_file))
-        return find_cluster(clusters_file, ref)
+        return _checked(find_cluster(clusters_file, ref), catalog, source=clusters_file.name)
     path = Path(ref)
     if ref.endswith(".json") or path.is_file():
-        return load_model(ClusterSpec, path, what="cluster", hint="not a ClusterSpec")
+        return _checked(load_cluster_file(path), catalog, source=path.name)
     if ref in catalog:
         return domain_cluster(catalog.get(ref))
     raise UnknownNameError(f"unknown cluster '{ref}': not a domain name, a cluster id (pass --clusters FILE) "
                            f"or a ClusterSpec .json file; known domains are {', '.join(catalog.names())}")
+
+
+def _checked(cluster: ClusterSpec, catalog: Catalog, *, source: str) -> ClusterSpec:
+    """A cluster read from a file is served only when it is a valid cluster of this catalog."""
+    found = cluster_problems(cluster, {d.name: d for d in catalog})
+    if found:
+        raise SpecError(found[0], source=f"{source}: cluster {cluster.id}")
+    return cluster

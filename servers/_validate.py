@@ -7,6 +7,7 @@ Paths name operations by their name (``operations.create_order.preconditions[0].
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 
 from ._kinds import KINDS
 from ._spec import (
@@ -16,6 +17,7 @@ from ._spec import (
     DomainSpec,
     EntitySpec,
     OperationSpec,
+    Precondition,
     is_name,
 )
 from ._tools import tool_spec
@@ -104,11 +106,13 @@ def _id_param_entity(domain: DomainSpec, op: OperationSpec, param: str, at: str)
     return p.ref, []
 
 
-def _rule_problems(domain: DomainSpec, op: OperationSpec, at: str) -> list[Problem]:
+def precondition_problems(domain: DomainSpec, op: OperationSpec, preconditions: Sequence[Precondition],
+                          at: str) -> list[Problem]:
+    """What is wrong with ``preconditions`` on ``op`` (its own, or a cluster's policies on its tool)."""
     out: list[Problem] = []
     tool = tool_spec(domain, op)
-    for i, pre in enumerate(op.preconditions):
-        pat = f"{at}.preconditions[{i}]"
+    for i, pre in enumerate(preconditions):
+        pat = f"{at}[{i}]"
         if pre.kind in ("ref_state", "sufficient"):
             ent, errs = _id_param_entity(domain, op, pre.param, f"{pat}.param")
             out += errs
@@ -157,6 +161,12 @@ def _rule_problems(domain: DomainSpec, op: OperationSpec, at: str) -> list[Probl
             bad = [s for s in pre.states if s not in states]
             if bad:
                 out.append((f"{pat}.states", f"unknown states {bad} of '{pre.entity}'"))
+    return out
+
+
+def _rule_problems(domain: DomainSpec, op: OperationSpec, at: str) -> list[Problem]:
+    out = precondition_problems(domain, op, op.preconditions, f"{at}.preconditions")
+    tool = tool_spec(domain, op)
     for i, eff in enumerate(op.effects):
         eat = f"{at}.effects[{i}]"
         ent, errs = _id_param_entity(domain, op, eff.param, f"{eat}.param")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -161,3 +163,51 @@ def test_each_mutation_applies_somewhere_and_does_what_it_says(domains: dict[str
             elif op == "add_policy":
                 assert len(child.policies) == len(p.policies) + 1
     assert set(seen) == set(MUTATIONS), seen
+
+
+def _broken(c: ClusterSpec, how: str) -> dict[str, Any]:
+    data = json.loads(c.model_dump_json())
+    if how == "schema":
+        data["tools"][0]["input_schema"] = {"type": "object"}
+    elif how == "policy":
+        data["policies"] = [{"tool": data["tools"][0]["name"], "precondition": {
+            "kind": "no_dependents", "entity": "ghost", "ref_field": "x", "states": ["a"]}}]
+    elif how == "rows":
+        key = next(iter(data["seed_recipe"]["rows"]))
+        data["seed_recipe"]["rows"][key] = 10**9
+    elif how == "digest":
+        d = data["domains"][0]
+        data["domain_digests"][d] = "0" * 12
+    elif how == "join":
+        data["seed_recipe"]["joins"][0]["right_key"] = "shoe_size"
+    return data
+
+
+BROKEN = [("schema", "its input_schema is not the one"),
+          ("policy", "policies[0].precondition.entity: references unknown entity 'ghost'"),
+          ("rows", "Input should be less than or equal to 100000"),
+          ("digest", "changed since the cluster was made"),
+          ("join", "seed_recipe.joins[0]:")]
+
+
+def test_a_cluster_file_that_does_not_fit_the_catalog_is_refused_in_one_line(
+        domains: dict[str, DomainSpec], tmp_path: Path, cli: Any) -> None:
+    from tdscaling.servers import Catalog, ClusterRuntime, SpecError, load_cluster
+
+    catalog = Catalog(domains.values())
+    c = next(c for c in ClusterGenerator(list(domains.values()), seed=4, cross_domain_share=1.0)
+             if c.seed_recipe.joins)
+    assert cluster_problems(c, domains) == []
+    for how, needle in BROKEN:
+        f = tmp_path / f"{how}.json"
+        f.write_text(json.dumps(_broken(c, how)))
+        with pytest.raises(SpecError) as err:
+            load_cluster(str(f), catalog)
+        assert needle in str(err.value) and "\n" not in str(err.value), (how, str(err.value))
+        if how != "rows":  # a spec that parses: the checks also hold in the runtime and in cluster_problems
+            spec = ClusterSpec.model_validate(_broken(c, how))
+            assert any(needle in p for p in cluster_problems(spec, domains)), how
+            with pytest.raises(SpecError, match=re.escape(needle)):
+                ClusterRuntime(spec, catalog)
+    r = cli("serve", str(tmp_path / "policy.json"), "--db", ":memory:")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "unknown entity 'ghost'" in r.stderr, r.stderr
