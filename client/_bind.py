@@ -103,12 +103,3 @@ def holds(cond: Condition, *, outputs: Mapping[str, Any]) -> bool:
         return bool(actual >= want)
     except TypeError:
         return False
-
-
-def refs_of(binding: Binding) -> list[StepRef]:
-    """The step references a binding depends on."""
-    if isinstance(binding, StepRef):
-        return [binding]
-    if isinstance(binding, Template):
-        return [r for r in binding.refs.values() if isinstance(r, StepRef)]
-    return []

@@ -9,9 +9,8 @@ made elsewhere.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import anyio
@@ -21,7 +20,7 @@ from ._blueprint import Blueprint
 from ._call_log import CallRecord as HubCall
 from ._errors import ModelError
 from ._hub import Hub
-from ._model_types import Usage
+from ._model_types import AssistantMessage, Usage
 from ._plan_run import CallOutcome
 from ._prompts import assistant_system_prompt
 from ._scripted import ScriptedAssistant
@@ -93,6 +92,7 @@ async def run_episode(
         person = user or ScriptedUser(blueprint)
         messages.append({"role": "system", "content": assistant_system_prompt(world, session_id=eid)})
         tool_calls = turns = 0
+        used_ids: set[str] = set()
         ended = False
         with anyio.move_on_after(limits.time_s) as scope:
             first = await person.respond(messages)
@@ -108,14 +108,17 @@ async def run_episode(
                     break
                 usage["assistant"] += reply.usage
                 counts["assistant"] += 1
-                message = reply.message
+                message = _unique_ids(reply.message, used_ids, counts["assistant"])
                 messages.append(message.to_openai())
                 if message.tool_calls:
                     for tc in message.tool_calls:
-                        tool_calls += 1
-                        if tc.arguments is None:
+                        if tool_calls >= limits.max_tool_calls:  # answer every call, run none past the limit
+                            content = f"Not run: the limit of {limits.max_tool_calls} tool calls is reached."
+                        elif tc.arguments is None:
+                            tool_calls += 1
                             content = tc.arguments_error or "The arguments were not valid JSON."
                         else:
+                            tool_calls += 1
                             content = (await hub.call(tc.name, tc.arguments)).text
                         messages.append({"role": "tool", "tool_call_id": tc.id, "content": content})
                     if tool_calls >= limits.max_tool_calls:
@@ -132,6 +135,8 @@ async def run_episode(
                 if answer.stop:
                     ended = True
                     details["user_stop"] = answer.content
+                    if _asks(message.content):  # the assistant was still waiting for an answer
+                        reasons.append("user_stopped_early")
                 else:
                     messages.append({"role": "user", "content": answer.content})
         if scope.cancelled_caught:
@@ -181,6 +186,23 @@ async def run_episode(
     )
 
 
+def _unique_ids(message: AssistantMessage, used: set[str], turn: int) -> AssistantMessage:
+    """The message with every tool-call id unique in the episode: some providers send none, or restart
+    their numbering every turn, and a repeated id would tie a reply to the wrong call."""
+    calls = []
+    for i, tc in enumerate(message.tool_calls):
+        cid = tc.id if tc.id and tc.id not in used else f"call_{turn}_{i}"
+        while cid in used:
+            cid += "_"
+        used.add(cid)
+        calls.append(tc if cid == tc.id else replace(tc, id=cid))
+    return AssistantMessage(content=message.content, tool_calls=tuple(calls)) if calls else message
+
+
+def _asks(text: str | None) -> bool:
+    return bool(text) and str(text).rstrip().endswith("?")
+
+
 def _call(c: HubCall) -> CallRecord:
     return CallRecord(call_id=str(c.index), server=c.server or "", tool=c.tool or c.name, arguments=dict(c.arguments),
                       is_error=c.is_error, text=c.text, structured=c.structured, latency_ms=round(c.latency_ms, 3))
@@ -192,7 +214,3 @@ def _records(calls: list[HubCall]) -> list[str]:
         if c.server == "sandbox" and c.tool == "execute_code" and c.structured and c.structured.get("record_id"):
             out.append(str(c.structured["record_id"]))
     return out
-
-
-def trajectory_json(t: Trajectory) -> str:
-    return json.dumps(t.model_dump(mode="json"), ensure_ascii=False)

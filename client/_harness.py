@@ -50,6 +50,9 @@ def load_messages(path: Path) -> list[dict[str, Any]]:
     return messages
 
 
+MAX_WORLDS = 256  # seeded worlds a harness keeps (about 0.4 MB each)
+
+
 class Harness:
     """Shared state for many episodes: the catalog, seeded worlds, one sandbox MCP server, and each
     blueprint's self-checks (its gold replay runs once per harness, not once per episode)."""
@@ -100,6 +103,8 @@ class Harness:
         key = (cluster.id, blueprint.seed)
         rt = self._runtimes.get(key)
         if rt is None:
+            if len(self._runtimes) >= MAX_WORLDS:  # a long run meets thousands of clusters; keep memory bounded
+                self._runtimes.clear()  # dropped, not closed: an episode in flight may still hold one
             rt = self._runtimes[key] = ClusterRuntime(cluster, self.catalog, seed=blueprint.seed,
                                                       rows=blueprint.rows or self.rows, templates=self.templates)
         return rt
@@ -149,12 +154,13 @@ class Harness:
 
     async def verify(self, blueprint: Blueprint, messages: Sequence[Mapping[str, Any]]) -> Judgement:
         """Judge a conversation made anywhere, by replaying its calls (see ``Verifier``)."""
+        runtime = self.runtime(blueprint)  # resolve the cluster first: a bad reference is a plain SpecError
+        check = await self.gold_check(blueprint)
         async with self.sandbox_caller() as call:
             async def replay_call(tool: str, args: dict[str, Any]) -> CallOutcome:
                 return await call(tool, {**args, "session_id": f"{args.get('session_id', 'default')}-verify"})
 
-            judgement = await Verifier(blueprint, self.runtime(blueprint), sandbox=replay_call,
-                                       gold_check=await self.gold_check(blueprint)).judge(messages)
+            judgement = await Verifier(blueprint, runtime, sandbox=replay_call, gold_check=check).judge(messages)
         return judgement
 
 

@@ -41,9 +41,6 @@ class PlanRun:
     def ok(self) -> bool:
         return not self.unexpected
 
-    def executed(self) -> list[StepResult]:
-        return [r for r in self.results if r.outcome is not None]
-
 
 Caller = Callable[[str, str, dict[str, Any]], CallOutcome]
 

@@ -78,20 +78,25 @@ class ScriptedAssistant:
     def next_message(self, messages: Sequence[ChatMessage]) -> AssistantMessage:
         bp = self.blueprint
         replies = {m.get("tool_call_id"): str(m.get("content") or "") for m in messages if m.get("role") == "tool"}
+        # The calls already made, in order. They are matched to plan steps by position, not by id, so a
+        # harness or provider that renames call ids does not lose the thread.
+        issued = [tc.get("id") for m in messages if m.get("role") == "assistant" for tc in m.get("tool_calls") or []]
         heard = said_by_user(messages)
         facts = {f.name: f.value for f in bp.facts if render(f.value) in heard}
         outputs: dict[str, Any] = {}
         pending: list[PlanStep] = []
+        made = 0
         for step in bp.plan:
-            cid = call_id(step)
-            if cid in replies:
-                ok, value = parse_output(replies[cid])
+            if step.when is not None and not holds(step.when, outputs=outputs):
+                continue
+            if made < len(issued):
+                cid = issued[made]
+                made += 1
+                ok, value = parse_output(replies.get(cid, ""))
                 if ok:
                     outputs[step.id] = value
                 elif not step.expect_error:
                     return self._failed(value)
-                continue
-            if step.when is not None and not holds(step.when, outputs=outputs):
                 continue
             if pending and step.group != pending[0].group:
                 break

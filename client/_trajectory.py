@@ -16,6 +16,8 @@ REASON_CODES: dict[str, str] = {
     "state_mismatch": "the final state differs from the gold replay's",
     "missing_answer_facts": "the final answer lacks facts the goal asks for",
     "invented_id": "the assistant used an id it never saw (not from a tool result or the user)",
+    "ungrounded_answer": "the final answer states a fact no tool result and no user message showed the assistant",
+    "user_invented_id": "a user message names an id the blueprint never gave the user",
     "no_final_answer": "the conversation ended without a final assistant answer",
     "turn_limit": "the conversation hit the turn limit",
     "tool_call_limit": "the assistant hit the tool-call limit",

@@ -25,15 +25,9 @@ ID_PATTERN = re.compile(r"\b[A-Z]{2,5}-\d{6}\b")
 SANDBOX_TOOLS = frozenset({"execute_code", "write_file", "read_file", "list_files", "reset_session"})
 _VOLATILE = frozenset({"record_id", "duration_ms", "cpu_ms", "max_rss_kb", "session_id", "started_at", "ended_at",
                        "isolation_level"})
-_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+_NUMBER = re.compile(r"(?<![\d.])-?\d[\d,]*(?:\.\d+)?(?![\d])")
 
 SandboxCaller = Callable[[str, dict[str, Any]], Awaitable[CallOutcome]]
-
-
-class Runtime:
-    """What the verifier needs of a cluster world (``tdscaling.servers.ClusterRuntime`` fits)."""
-
-    def fresh(self) -> Any: ...
 
 
 @dataclass
@@ -54,8 +48,22 @@ class ExtractedCall:
     index: int  # position of the assistant message in the conversation
 
 
+def text_of(content: Any) -> str:
+    """A message's content as text: a string as it is, OpenAI content parts joined, anything else as JSON."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [p.get("text", "") if isinstance(p, Mapping) else str(p) for p in content]
+        if all(isinstance(p, Mapping) and p.get("type") == "text" for p in content):
+            return "".join(str(x) for x in parts)
+    return json.dumps(content, ensure_ascii=False, sort_keys=True)
+
+
 def extract_calls(messages: Sequence[Mapping[str, Any]]) -> tuple[list[ExtractedCall], list[str]]:
-    """The tool calls of a conversation in order, with their recorded replies, and any format problems."""
+    """The tool calls of a conversation in order, with their recorded replies, and any format problems.
+    Never raises on a malformed conversation: what cannot be read is reported as a problem."""
     replies: dict[str, str] = {}
     problems: list[str] = []
     issued: set[str] = set()
@@ -64,29 +72,45 @@ def extract_calls(messages: Sequence[Mapping[str, Any]]) -> tuple[list[Extracted
             cid = str(m.get("tool_call_id") or "")
             if not cid:
                 problems.append("a tool message has no tool_call_id")
-            content = m.get("content")
-            replies[cid] = content if isinstance(content, str) else json.dumps(content)
+            if cid in replies:
+                problems.append(f"tool call {cid!r} has more than one reply")
+            replies[cid] = text_of(m.get("content"))
     calls: list[ExtractedCall] = []
     for i, m in enumerate(messages):
         if m.get("role") != "assistant":
             continue
-        for tc in m.get("tool_calls") or []:
-            fn = tc.get("function") or {}
+        tool_calls = m.get("tool_calls") or []
+        if not isinstance(tool_calls, list):
+            problems.append(f"message {i}: tool_calls is not a list")
+            continue
+        for tc in tool_calls:
+            fn = tc.get("function") if isinstance(tc, Mapping) else None
+            if not isinstance(fn, Mapping):
+                problems.append(f"message {i}: a tool call without a function object")
+                continue
             cid = str(tc.get("id") or "")
-            raw = fn.get("arguments") or "{}"
-            try:
-                args = json.loads(raw) if isinstance(raw, str) else dict(raw)
-                if not isinstance(args, dict):
+            raw = fn.get("arguments")
+            args: dict[str, Any] | None = None
+            if isinstance(raw, str):
+                try:
+                    parsed = json.loads(raw or "{}")
+                    args = parsed if isinstance(parsed, dict) else None
+                except json.JSONDecodeError:
                     args = None
-            except json.JSONDecodeError:
-                args = None
+            elif isinstance(raw, Mapping):
+                args, raw = dict(raw), json.dumps(raw)
+            elif raw is None:
+                args, raw = {}, "{}"
+            else:
+                problems.append(f"message {i}: tool call {cid!r} has arguments that are neither a JSON string nor "
+                                "an object")
+                raw = json.dumps(raw)
             if cid in issued:
                 problems.append(f"tool call id {cid!r} is used twice")
             issued.add(cid)
             if cid not in replies:
                 problems.append(f"tool call {cid!r} ({fn.get('name')}) has no tool reply")
-            calls.append(ExtractedCall(cid, str(fn.get("name") or ""), args, raw if isinstance(raw, str) else "",
-                                       replies.get(cid), i))
+            calls.append(ExtractedCall(cid, str(fn.get("name") or ""), args, str(raw), replies.get(cid), i))
     orphans = set(replies) - issued
     if orphans:
         problems.append(f"tool replies {sorted(orphans)} answer no tool call")
@@ -105,30 +129,33 @@ def _comparable(text: str | None) -> Any:
     return value
 
 
-def contains_fact(answer: str, fact: str) -> bool:
-    """Whether ``answer`` states ``fact``: as text (case-insensitive), or as the same number however written
-    (``1249.5`` matches ``$1,249.50``)."""
-    if fact.lower() in answer.lower():
-        return True
+def _as_number(text: str) -> float | None:
     try:
-        want = float(fact.replace(",", ""))
+        return float(text.replace(",", ""))
     except ValueError:
-        return False
-    for m in _NUMBER.finditer(answer):
-        try:
-            if abs(float(m.group().replace(",", "")) - want) < 0.0051:
+        return None
+
+
+def contains_fact(text: str, fact: str) -> bool:
+    """Whether ``text`` states ``fact`` as a whole token: words and codes case-insensitively and never as part
+    of a longer word (``active`` is not in ``inactive``), numbers as the same number however written
+    (``1249.5`` matches ``$1,249.50``; ``26`` is not in ``126``)."""
+    want = _as_number(fact)
+    if want is not None:
+        for m in _NUMBER.finditer(text):
+            got = _as_number(m.group())
+            if got is not None and abs(got - want) < 0.0051:
                 return True
-        except ValueError:
-            continue
-    return False
+    pattern = r"(?<![A-Za-z0-9])" + re.escape(fact) + r"(?![A-Za-z0-9])"
+    return re.search(pattern, text, flags=re.IGNORECASE) is not None
 
 
 def final_answer(messages: Sequence[Mapping[str, Any]]) -> str | None:
     if not messages:
         return None
     last = messages[-1]
-    if last.get("role") == "assistant" and not last.get("tool_calls") and isinstance(last.get("content"), str):
-        return str(last["content"])
+    if last.get("role") == "assistant" and not last.get("tool_calls") and last.get("content") is not None:
+        return text_of(last.get("content"))
     return None
 
 
@@ -254,33 +281,41 @@ class Verifier:
             reasons.append("malformed_trajectory")
             details["format"] = problems
         world = self.runtime.fresh()
-        seen = "\n".join(str(m.get("content") or "") for m in messages[:1])
+        bp = self.blueprint
+        allowed_ids = set(ID_PATTERN.findall(" ".join([bp.goal, *(str(f.value) for f in bp.facts)])))
+        said = [text_of(m.get("content")) for m in messages if m.get("role") == "user"]
+        foreign = sorted({v for t in said for v in ID_PATTERN.findall(t)} - allowed_ids)
+        if foreign:  # a user message names an id the blueprint never gave the user
+            reasons.append("user_invented_id")
+            details["user_invented_ids"] = foreign
         mismatches: list[dict[str, Any]] = []
         invented: list[str] = []
+        grounds: list[str] = []  # what the assistant was really shown: the user's words and replayed results
+        # (a system prompt is not evidence: it is the harness's, and a trajectory could carry a forged one)
         last_index = -1
-        shown: list[str] = [seen]
         touched = False  # whether any call ran on the world (an untouched world hashes as the initial one)
         for c in calls:
             if c.index != last_index:
-                shown.extend(str(m.get("content") or "") for m in messages[last_index + 1:c.index]
-                             if m.get("role") in ("user", "tool", "system"))
+                grounds.extend(text_of(m.get("content")) for m in messages[last_index + 1:c.index]
+                               if m.get("role") == "user")
                 last_index = c.index
-            context = "\n".join(shown)
-            for value in ID_PATTERN.findall(c.raw_arguments or json.dumps(c.arguments or {})):
-                if value not in context:
-                    invented.append(value)
+            context = "\n".join(grounds)
+            shown_args = json.dumps(c.arguments, ensure_ascii=False) if c.arguments is not None else c.raw_arguments
+            invented += [v for v in ID_PATTERN.findall(shown_args) if v not in context]
             route = self.route(c.name)
             if route is None:
                 reasons.append("unknown_tool")
                 details.setdefault("unknown_tools", []).append(c.name)
                 continue
             if c.arguments is None:
-                continue  # the model's malformed JSON was answered with an error; nothing ran
+                continue  # the model's malformed JSON was answered with an error; nothing ran, nothing was shown
             touched = touched or route[0] == "cluster"
             outcome = await self._execute(world, route[0], route[1], dict(c.arguments))
+            grounds.append(outcome.text)
             if c.reply is not None and _comparable(c.reply) != _comparable(outcome.text):
                 mismatches.append({"call_id": c.call_id, "tool": c.name, "recorded": c.reply[:500],
                                    "replayed": outcome.text[:500]})
+        grounds.extend(text_of(m.get("content")) for m in messages[last_index + 1:] if m.get("role") == "user")
         if mismatches:
             reasons.append("tool_result_mismatch")
             details["mismatches"] = mismatches
@@ -290,11 +325,15 @@ class Verifier:
         answer = final_answer(messages)
         if answer is None:
             reasons.append("no_final_answer")
-        bp = self.blueprint
         missing = [f for f in bp.outcome.answer_facts if answer is None or not contains_fact(answer, f)]
         if missing:
             reasons.append("missing_answer_facts")
             details["missing_facts"] = missing
+        evidence = "\n".join(grounds)
+        ungrounded = [f for f in bp.outcome.answer_facts if f not in missing and not contains_fact(evidence, f)]
+        if ungrounded:  # the answer states it, but nothing the assistant was shown did
+            reasons.append("ungrounded_answer")
+            details["ungrounded_facts"] = ungrounded
         gold_hash = self._check.state_hash if self._check is not None else (await self.check()).state_hash
         if (world.store.state_hash() if touched else self.initial_hash()) != gold_hash:
             reasons.append("state_mismatch")

@@ -53,7 +53,7 @@ PLANNING_REASONS: dict[str, str] = {
     "dry_run_failed": "the plan raised an unexpected error when replayed from a fresh copy",
     "nondeterministic": "the replay touched other tables than the build",
     "no_change": "the plan's writes left the state as it was",
-    "nothing_to_check": "a read-only plan with no fact for the answer to state",
+    "nothing_to_check": "a read-only plan with no fact for the answer to state that could not be guessed",
     "cannot_locate": "no way for the user to point at the record (no unique search value, no parent)",
     "no_rows": "the entity has no seeded records",
     "no_read_tool": "the cluster has no get or search to read with",
@@ -234,8 +234,9 @@ class Planner:
             raise PlanningFailure("no_change", "the plan's writes leave the state as it was")
         answer_facts = [render(resolve(ref, facts=facts, outputs=run.outputs)).strip() for ref in answer.refs.values()]
         answer_facts = [f for f in dict.fromkeys(answer_facts) if f]
-        if not writes and not answer_facts:
-            raise PlanningFailure("nothing_to_check", "a read-only plan needs facts in its answer")
+        if not writes and all(_guessable(f) for f in answer_facts):
+            raise PlanningFailure("nothing_to_check", "a read-only plan needs a fact in its answer that cannot be "
+                                                      "guessed (not just 0, 1, yes or no)")
         persona = say.pick(rng, say.PERSONAS)
         body = json.dumps([cluster.id, mode, [s.model_dump(mode="json") for s in draft.steps], facts], sort_keys=True)
         bid = blueprint_id or "bp-" + hashlib.sha256(body.encode()).hexdigest()[:16]
@@ -352,6 +353,10 @@ class Planner:
             args[p.name] = d.fact(f"{t.spec.entity}_{p.name}", value,
                                   f"the {say.noun(p.name)} for the {say.noun(t.spec.entity)}")
         return args
+
+
+def _guessable(fact: str) -> bool:
+    return len(fact) < 2 or fact.lower() in {"yes", "no", "true", "false", "none", "null", "10", "100"}
 
 
 # --- the modes ------------------------------------------------------------------------------------------
