@@ -117,6 +117,7 @@ class OperationKind:
     read_only: ClassVar[bool] = False
     destructive: ClassVar[bool] = False
     idempotent: ClassVar[bool] = False
+    has_target: ClassVar[bool] = True  # acts on existing records (so ``state``/``no_dependents`` can apply)
 
     def check(self, domain: DomainSpec, op: OperationSpec) -> list[Problem]:
         return []
@@ -157,6 +158,7 @@ class SearchKind(OperationKind):
     name = "search"
     read_only = True
     idempotent = True
+    has_target = False
 
     def check(self, domain: DomainSpec, op: OperationSpec) -> list[Problem]:
         return _fields_exist(domain.entities[op.entity], op.fields, "fields")
@@ -180,6 +182,7 @@ class SearchKind(OperationKind):
 
 class CreateKind(OperationKind):
     name = "create"
+    has_target = False
 
     def check(self, domain: DomainSpec, op: OperationSpec) -> list[Problem]:
         e = domain.entities[op.entity]
@@ -293,6 +296,7 @@ class AggregateKind(OperationKind):
     name = "aggregate"
     read_only = True
     idempotent = True
+    has_target = False
 
     def check(self, domain: DomainSpec, op: OperationSpec) -> list[Problem]:
         e = domain.entities[op.entity]

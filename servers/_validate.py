@@ -6,10 +6,11 @@ Paths name operations by their name (``operations.create_order.preconditions[0].
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Sequence
 
-from ._kinds import KINDS
+from ._kinds import KINDS, id_param_name
 from ._spec import (
     FAKER_PATTERN_PREFIXES,
     FAKER_PROVIDERS,
@@ -20,7 +21,7 @@ from ._spec import (
     Precondition,
     is_name,
 )
-from ._tools import tool_spec
+from ._tools import ToolSpec, tool_spec
 
 Problem = tuple[str, str]
 
@@ -56,6 +57,12 @@ def _entity_problems(domain: DomainSpec, ename: str, e: EntitySpec) -> list[Prob
             out.append((f"{fat}.choices", "'choices' must be a non-empty list and only string fields take it"))
         if f.min is not None and f.max is not None and f.min > f.max:
             out.append((fat, f"min ({f.min}) is greater than max ({f.max})"))
+        elif f.type == "integer" and f.min is not None and f.max is not None and math.ceil(f.min) > math.floor(f.max):
+            out.append((fat, f"[{f.min:g}, {f.max:g}] holds no whole number; an integer field needs one"))
+        if fname == id_param_name(ename):
+            out.append((fat, f"a field of '{ename}' cannot be named '{fname}': that is the name of its id input"))
+        if f.unique and f.type not in ("string", "enum"):
+            out.append((f"{fat}.unique", f"only string and enum fields can be unique (this one is {f.type})"))
     if e.join_key is not None and e.join_key not in e.fields:
         out.append((f"{at}.join_key", f"unknown field '{e.join_key}'; the entity has {sorted(e.fields)}"))
     if e.join_key is not None and e.concept is None:
@@ -106,6 +113,16 @@ def _id_param_entity(domain: DomainSpec, op: OperationSpec, param: str, at: str)
     return p.ref, []
 
 
+def _numeric_input(tool: ToolSpec, name: str, at: str, what: str) -> list[Problem]:
+    """``name`` must be an input of ``tool`` holding a number."""
+    p = tool.param(name)
+    if p is None:
+        return [(at, f"unknown input '{name}'; the tool's inputs are {[q.name for q in tool.inputs]}")]
+    if p.type not in NUMERIC_TYPES:
+        return [(at, f"input '{name}' is {p.type}; {what} must be an integer, number or money input")]
+    return []
+
+
 def precondition_problems(domain: DomainSpec, op: OperationSpec, preconditions: Sequence[Precondition],
                           at: str) -> list[Problem]:
     """What is wrong with ``preconditions`` on ``op`` (its own, or a cluster's policies on its tool)."""
@@ -113,6 +130,10 @@ def precondition_problems(domain: DomainSpec, op: OperationSpec, preconditions: 
     tool = tool_spec(domain, op)
     for i, pre in enumerate(preconditions):
         pat = f"{at}[{i}]"
+        if pre.kind in ("state", "no_dependents") and not KINDS[op.kind].has_target:
+            out.append((pat, f"a '{pre.kind}' precondition needs a record the operation acts on, and a {op.kind} "
+                        "acts on none"))
+            continue
         if pre.kind in ("ref_state", "sufficient"):
             ent, errs = _id_param_entity(domain, op, pre.param, f"{pat}.param")
             out += errs
@@ -128,8 +149,8 @@ def precondition_problems(domain: DomainSpec, op: OperationSpec, preconditions: 
                 f = target.fields.get(pre.field)
                 if f is None or f.type not in NUMERIC_TYPES:
                     out.append((f"{pat}.field", f"'{pre.field}' must be a numeric field of '{ent}'"))
-                if isinstance(pre.amount, str) and tool.param(pre.amount) is None:
-                    out.append((f"{pat}.amount", f"unknown input '{pre.amount}'"))
+                if isinstance(pre.amount, str):
+                    out += _numeric_input(tool, pre.amount, f"{pat}.amount", "the amount")
         elif pre.kind == "state":
             sm = domain.entities[op.entity].state_machine
             states = sm.states if sm else []
@@ -137,15 +158,15 @@ def precondition_problems(domain: DomainSpec, op: OperationSpec, preconditions: 
             if bad:
                 out.append((f"{pat}.states", f"unknown states {bad} of '{op.entity}'; its states are {states}"))
         elif pre.kind == "compare":
-            if tool.param(pre.param) is None:
-                out.append((f"{pat}.param", f"unknown input '{pre.param}'"))
+            out += _numeric_input(tool, pre.param, f"{pat}.param", "a compared input")
             if (pre.value is None) == (pre.ref_param is None):
                 out.append((pat, "a compare needs either 'value' or 'ref_param' with 'field'"))
             if pre.ref_param is not None:
                 ent, errs = _id_param_entity(domain, op, pre.ref_param, f"{pat}.ref_param")
                 out += errs
-                if ent is not None and (pre.field is None or pre.field not in domain.entities[ent].fields):
-                    out.append((f"{pat}.field", f"'{pre.field}' is not a field of '{ent}'"))
+                f = domain.entities[ent].fields.get(pre.field or "") if ent is not None else None
+                if ent is not None and (f is None or f.type not in NUMERIC_TYPES):
+                    out.append((f"{pat}.field", f"'{pre.field}' must be a numeric field of '{ent}'"))
         elif pre.kind == "unique":
             if pre.field not in domain.entities[op.entity].fields:
                 out.append((f"{pat}.field", f"unknown field '{pre.field}' of '{op.entity}'"))
@@ -178,8 +199,8 @@ def _rule_problems(domain: DomainSpec, op: OperationSpec, at: str) -> list[Probl
             f = target.fields.get(eff.field)
             if f is None or f.type not in NUMERIC_TYPES:
                 out.append((f"{eat}.field", f"'{eff.field}' must be a numeric field of '{ent}'"))
-            if isinstance(eff.by, str) and tool.param(eff.by) is None:
-                out.append((f"{eat}.by", f"unknown input '{eff.by}'"))
+            if isinstance(eff.by, str):
+                out += _numeric_input(tool, eff.by, f"{eat}.by", "'by'")
         else:
             sm = target.state_machine
             if sm is None or sm.transition(eff.transition) is None:
@@ -215,5 +236,9 @@ def problems(domain: DomainSpec) -> list[Problem]:
         kind_problems = [(f"{at}.{p}", m) for p, m in KINDS[op.kind].check(domain, op)]
         out += kind_problems
         if not kind_problems:
+            inputs = [p.name for p in tool_spec(domain, op).inputs]
+            twice = sorted({n for n in inputs if inputs.count(n) > 1})
+            if twice:
+                out.append((f"{at}.fields", f"the tool would take {twice} twice; rename the field"))
             out += _rule_problems(domain, op, at)
     return out

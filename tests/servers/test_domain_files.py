@@ -61,6 +61,36 @@ CASES: list[tuple[str, Callable[[Data], None], str]] = [
      "operations[5].name: operation 'get_product' is defined more than once"),
     ("aggregate over a text field", lambda d: _op(d, "order_statistics")["measures"].append("tracking_number"),
      "operations.order_statistics.measures[2]: 'tracking_number' is string"),
+    ("compare on a date input", lambda d: _op(d, "place_order")["preconditions"].append(
+        {"kind": "compare", "param": "placed_on", "op": "<=", "value": 5}),
+     "operations.place_order.preconditions[2].param: input 'placed_on' is date; a compared input must be an "
+     "integer, number or money input"),
+    ("sufficient amount naming a date", lambda d: _op(d, "place_order")["preconditions"][1].update(
+        amount="placed_on"),
+     "operations.place_order.preconditions[1].amount: input 'placed_on' is date; the amount must be"),
+    ("adjust by a date", lambda d: _op(d, "place_order")["effects"][0].update(by="placed_on"),
+     "operations.place_order.effects[0].by: input 'placed_on' is date; 'by' must be"),
+    ("a field named like the id input", _set(["entities", "order", "fields", "order_id"], {"type": "string"}),
+     "entities.order.fields.order_id: a field of 'order' cannot be named 'order_id': that is the name of its id "
+     "input"),
+    ("an input named twice", lambda d: (_set(["entities", "order", "fields", "offset"],
+                                             {"type": "string", "required": False})(d),
+                                        _op(d, "search_orders")["fields"].append("offset")),
+     "operations.search_orders.fields: the tool would take ['offset'] twice; rename the field"),
+    ("unique on a number", _set(["entities", "product", "fields", "stock", "unique"], True),
+     "entities.product.fields.stock.unique: only string and enum fields can be unique (this one is integer)"),
+    ("unique on a ref", _set(["entities", "order", "fields", "customer_id", "unique"], True),
+     "entities.order.fields.customer_id.unique: only string and enum fields can be unique (this one is ref)"),
+    ("an integer range without a whole number", lambda d: d["entities"]["order"]["fields"]["quantity"].update(
+        min=1.2, max=1.8), "entities.order.fields.quantity: [1.2, 1.8] holds no whole number"),
+    ("a state precondition on a create", lambda d: _op(d, "place_order")["preconditions"].append(
+        {"kind": "state", "states": ["pending"]}),
+     "operations.place_order.preconditions[2]: a 'state' precondition needs a record the operation acts on, "
+     "and a create acts on none"),
+    ("a no_dependents precondition on a search", lambda d: _op(d, "search_customers").update(preconditions=[
+        {"kind": "no_dependents", "entity": "order", "ref_field": "customer_id", "states": ["pending"]}]),
+     "operations.search_customers.preconditions[0]: a 'no_dependents' precondition needs a record the operation "
+     "acts on, and a search acts on none"),
 ]
 
 
