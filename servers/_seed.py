@@ -166,8 +166,11 @@ def _entity_rows(fake: Faker, seed: int, domain: DomainSpec, ename: str,
     return out
 
 
-def _apply_join(j: Join, data: dict[EntityKey, list[dict[str, Any]]], domains: Mapping[str, DomainSpec]) -> None:
-    """Give the first rows of both sides the same join-key values (and same-named text such as a name)."""
+def _apply_join(j: Join, data: dict[EntityKey, list[dict[str, Any]]], domains: Mapping[str, DomainSpec],
+                rng: random.Random) -> None:
+    """Make three quarters of the smaller side the same real-world things on both sides: a random sample of
+    left rows paired with a random sample of right rows (so joined records do not share id numbers and an
+    agent must look the join key up), the right row taking the left's join key and same-named text."""
     ld, _, le_name = j.left.partition(".")
     rd, _, re_name = j.right.partition(".")
     lk, rk = (ld, le_name), (rd, re_name)
@@ -178,7 +181,7 @@ def _apply_join(j: Join, data: dict[EntityKey, list[dict[str, Any]]], domains: M
     shared = [n for n, f in re.fields.items() if n in le.fields and f.type == "string" == le.fields[n].type
               and not f.unique and n != j.right_key]
     k = max(1, min(len(left), len(right)) * 3 // 4)
-    for a, b in zip(left[:k], right[:k], strict=False):
+    for a, b in zip(rng.sample(left, k), rng.sample(right, k), strict=True):
         b[j.right_key] = a[j.left_key]
         for n in shared:
             b[n] = a[n]
@@ -210,7 +213,7 @@ def seed_store(store: Store, cluster: ClusterSpec, domains: Mapping[str, DomainS
         local_ids = {ent: ids[(dd, ent)] for dd, ent in ids if dd == d}
         data[(d, e)] = _entity_rows(fake, seed, domains[d], e, local_ids)
     for j in cluster.seed_recipe.joins:
-        _apply_join(j, data, domains)
+        _apply_join(j, data, domains, random.Random(_stable_seed(seed, "join", j.left, j.right)))
     with store.transaction():
         for (d, e), rws in sorted(data.items()):
             store.insert_many(table_name(d, e), rws)

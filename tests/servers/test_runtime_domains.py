@@ -163,3 +163,27 @@ def test_fresh_gives_each_episode_its_own_copy_of_the_seeded_world(catalog: Cata
     copy = one.clone()
     assert copy.store.state_hash() == one.store.state_hash()
     assert rt.fresh().store.state_hash() == pristine
+
+
+def test_joined_worlds_share_people_by_join_key_but_not_by_id_number(catalog: Catalog,
+                                                                      domains: dict[str, Any]) -> None:
+    from itertools import islice
+
+    from tdscaling.servers._generate import ClusterGenerator
+
+    joined = same_number = 0
+    clusters = [c for c in islice(ClusterGenerator(list(domains.values()), seed=5, cross_domain_share=1.0), 40)
+                if c.seed_recipe.joins][:12]
+    assert clusters
+    for c in clusters:
+        rt = ClusterRuntime(c, catalog)
+        j = c.seed_recipe.joins[0]
+        left = {r[j.left_key]: r for r in rt.store.rows(j.left.replace(".", "__"))}
+        pairs = [(left[r[j.right_key]], r) for r in rt.store.rows(j.right.replace(".", "__"))
+                 if r[j.right_key] in left]
+        assert len(pairs) >= min(len(left), rt.store.count(j.right.replace(".", "__"))) * 3 // 4 > 0, c.id
+        joined += len(pairs)
+        same_number += sum(a["id"].split("-")[1] == b["id"].split("-")[1] for a, b in pairs)
+        again = ClusterRuntime(c, catalog)  # deterministic for the seed
+        assert again.store.state_hash() == rt.store.state_hash()
+    assert same_number < joined * 0.1, (same_number, joined)
