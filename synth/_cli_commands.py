@@ -19,7 +19,19 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
-def _execute(config: RunConfig, out: Path, *, resume: bool, catalog_dirs: list[Path] | None) -> RunResult:
+def _first_spec_error(group: BaseExceptionGroup) -> Exception | None:
+    from tdscaling.servers import SpecError
+
+    for e in group.exceptions:
+        if isinstance(e, SpecError):
+            return e
+        if isinstance(e, BaseExceptionGroup) and (inner := _first_spec_error(e)) is not None:
+            return inner
+    return None
+
+
+def _execute(config: RunConfig, out: Path, *, resume: bool, catalog_dirs: list[Path] | None,
+             manifest_extra: dict[str, object] | None = None) -> RunResult:
     """Run with a live progress display on a terminal (a line per round otherwise)."""
     import anyio
     from rich.console import Console
@@ -67,10 +79,16 @@ def _execute(config: RunConfig, out: Path, *, resume: bool, catalog_dirs: list[P
             cat = Catalog.load(catalog_dirs or ())
             return anyio.run(lambda: synth_run(config, out, catalog=cat, resume=resume, on_progress=on_progress,
                                                assistant_factory=assistant_factory, user_factory=user_factory,
-                                               goal_writer=writer))
+                                               goal_writer=writer, manifest_extra=manifest_extra))
         except SpecError as e:
             _fail(str(e))
             raise AssertionError from e  # unreachable: _fail exits
+        except BaseExceptionGroup as group:  # a user mistake met inside a task group
+            mistake = _first_spec_error(group)
+            if mistake is None:
+                raise
+            _fail(str(mistake))
+            raise AssertionError from group
 
 
 def _summary(result: RunResult) -> None:
@@ -136,12 +154,23 @@ def demo_cmd(
 
     from ._run import RunConfig
 
-    if out.exists() and (out / "manifest.json").exists():
+    if out.exists() and not out.is_dir():
+        _fail(f"{out} is a file; --out takes a directory")
+    if out.exists() and any(out.iterdir()):
+        if not _is_demo(out / "manifest.json"):
+            _fail(f"{out} is not empty and is not an earlier demo's output; pass another --out")
         shutil.rmtree(out)  # the demo's own previous output
-    elif out.exists() and any(out.iterdir()):
-        _fail(f"{out} is not empty and is not an earlier demo; pass another --out")
     config = RunConfig(rounds=rounds, per_round=per_round, strategy="evolve", seed=0, concurrency=8)
-    _summary(_execute(config, out, resume=False, catalog_dirs=None))
+    _summary(_execute(config, out, resume=False, catalog_dirs=None, manifest_extra={"demo": True}))
+
+
+def _is_demo(manifest: Path) -> bool:
+    import json
+
+    try:
+        return json.loads(manifest.read_text()).get("demo") is True
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def export_cmd(

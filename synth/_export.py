@@ -68,7 +68,7 @@ def sharegpt_row(row: Mapping[str, Any]) -> dict[str, Any]:
         elif role == "assistant":
             calls = m.get("tool_calls") or []
             if calls:
-                parsed = [{"name": c["function"]["name"], "arguments": json.loads(c["function"]["arguments"] or "{}")}
+                parsed = [{"name": c["function"]["name"], "arguments": _arguments(c["function"]["arguments"])}
                           for c in calls]
                 turns.append({"from": "function_call", "value": json.dumps(parsed[0] if len(parsed) == 1 else parsed,
                                                                            ensure_ascii=False)})
@@ -80,19 +80,47 @@ def sharegpt_row(row: Mapping[str, Any]) -> dict[str, Any]:
     return {"id": row["id"], "conversations": turns, "system": system, "tools": json.dumps(tools, ensure_ascii=False)}
 
 
+def _arguments(raw: Any) -> Any:
+    """A call's arguments as data; a string that is not JSON stays a string (the model wrote it so)."""
+    if not isinstance(raw, str):
+        return raw
+    try:
+        return json.loads(raw or "{}")
+    except json.JSONDecodeError:
+        return raw
+
+
 def rows(run_dir: Path, fmt: ExportFormat) -> Iterator[dict[str, Any]]:
     source = run_dir / "trajectories.jsonl"
-    if not source.exists():
+    if not source.is_file():
         raise SpecError("has no trajectories.jsonl; is it the --out of a `tdscaling synth run`?", source=str(run_dir))
     convert = openai_row if fmt == "openai" else sharegpt_row
-    for row in _jsonl.read(source):
-        yield convert(row)
+    with source.open(encoding="utf-8") as f:
+        for lineno, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield convert(json.loads(line))
+            except (ValueError, KeyError, TypeError, AttributeError) as e:
+                raise SpecError(f"not a trajectory row ({type(e).__name__}: {e})",
+                                source=f"{source}: line {lineno}") from None
 
 
 def export(run_dir: Path, fmt: ExportFormat, output: Path) -> int:
     """Write the run's accepted trajectories to ``output`` (JSON Lines) in ``fmt``; return the row count.
-    The file is written whole or not at all."""
+    The file is written whole or not at all, and never over one of the run's own files."""
+    if output.exists() and output.is_dir():
+        raise SpecError("is a directory; -o takes the path of the file to write", source=str(output))
+    if output.resolve().parent == run_dir.resolve() and output.name in _RUN_FILES:
+        raise SpecError("is one of the run's own files; choose another -o", source=str(output))
     lines = [json.dumps(r, ensure_ascii=False) for r in rows(run_dir, fmt)]
-    output.parent.mkdir(parents=True, exist_ok=True)
-    _jsonl.write_atomic(output, "".join(line + "\n" for line in lines))
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        _jsonl.write_atomic(output, "".join(line + "\n" for line in lines))
+    except OSError as e:
+        raise SpecError(f"cannot write the export: {e.strerror or e}", source=str(output)) from None
     return len(lines)
+
+
+_RUN_FILES = frozenset({"trajectories.jsonl", "rejected.jsonl", "failures.jsonl", "clusters.jsonl", "rounds.jsonl",
+                        "blueprints.jsonl", "manifest.json", "report.md", "metrics.png"})

@@ -70,10 +70,15 @@ class Appender:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` whole: write a temporary file beside it, fsync, rename."""
+    """Replace ``path`` whole: write a temporary file beside it, fsync, rename; on any failure the temporary
+    file is removed and ``path`` is as it was."""
     tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    tmp.replace(path)
+    try:
+        with tmp.open("w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -16,7 +16,7 @@ import platform
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -37,7 +37,7 @@ from tdscaling.servers._generate import ClusterGenerator
 
 from . import _jsonl
 from ._evolution import Task, make_strategy
-from ._metrics import MetricsTracker, RoundMetrics
+from ._metrics import MetricsTracker, RoundMetrics, TrajectoryMeasure, measure
 from ._modes import feasible_modes
 from ._planner import Planner, PlanningFailure
 from ._report import write_report
@@ -45,7 +45,8 @@ from ._writer import GoalWriter
 
 StrategyName = Literal["evolve", "uniform", "quantity"]
 RETRIES = 3  # other clusters tried when a task's cluster cannot give its mode
-FILES = ("trajectories.jsonl", "rejected.jsonl", "failures.jsonl", "clusters.jsonl", "rounds.jsonl")
+FILES = ("trajectories.jsonl", "rejected.jsonl", "failures.jsonl", "clusters.jsonl", "rounds.jsonl",
+         "blueprints.jsonl")
 
 
 class RunConfig(BaseModel):
@@ -153,8 +154,10 @@ class SynthRun:
                  on_progress: Callable[[RoundProgress], None] | None = None,
                  assistant_factory: Callable[[Blueprint], Any] | None = None,
                  user_factory: Callable[[Blueprint], Any] | None = None,
-                 goal_writer: GoalWriter | None = None) -> None:
+                 goal_writer: GoalWriter | None = None,
+                 manifest_extra: Mapping[str, Any] | None = None) -> None:
         self.config = config
+        self.manifest_extra = dict(manifest_extra or {})
         self.goal_writer = goal_writer
         self.out = out
         self.catalog = catalog
@@ -173,6 +176,8 @@ class SynthRun:
         self._known_clusters: set[str] = set()
         self._feasible_cache: dict[str, set[str]] = {}
         self.failed_tasks = 0
+        self._round_counts: dict[int, tuple[TrajectoryMeasure | None, ClusterSpec]] = {}
+        self._blueprints_written: set[str] = set()
         self._pool: Callable[[], list[ClusterSpec]] = list
         self._clusters: dict[str, ClusterSpec] = {}
 
@@ -189,14 +194,21 @@ class SynthRun:
             if old.get("config") != self.config.model_dump(mode="json"):
                 raise SpecError("was made with another configuration; --resume needs the same flags "
                                 f"(the run used {old.get('config')})", source=str(self.out))
+            if old.get("catalog") != self._digests():
+                changed = sorted(set(old.get("catalog", {}).items()) ^ set(self._digests().items()))
+                raise SpecError("was made with another domain catalog; resume with the same --catalog "
+                                f"directories (differs in {sorted({n for n, _ in changed})})", source=str(self.out))
         self.out.mkdir(parents=True, exist_ok=True)
         if not manifest_path.exists():
             _jsonl.write_atomic(manifest_path, json.dumps({
                 "config": self.config.model_dump(mode="json"), "versions": _versions(),
-                "catalog": {d.name: self.indexes[d.name].digest for d in self.catalog},
+                "catalog": self._digests(), **self.manifest_extra,
                 "started": datetime.now(UTC).isoformat(timespec="seconds"), "seed": self.config.seed,
             }, indent=2))
         self.files = {name: _jsonl.Appender(self.out / name) for name in FILES}
+
+    def _digests(self) -> dict[str, str]:
+        return {d.name: self.indexes[d.name].digest for d in self.catalog}
 
     def _close(self) -> None:
         for f in self.files.values():
@@ -216,6 +228,7 @@ class SynthRun:
                 key = rec.get("task") or (rec.get("labels") or {}).get("task")
                 if key:
                     done[key] = {"file": name, **rec}
+        self._blueprints_written = {str(r.get("task")) for r in _jsonl.read(self.out / "blueprints.jsonl")}
         for rec in _jsonl.read(self.out / "clusters.jsonl"):
             c = ClusterSpec.model_validate(rec)
             self._clusters[c.id] = c
@@ -248,7 +261,11 @@ class SynthRun:
                 self.harness.add_clusters([task.cluster])
                 t = await self.harness.run(bp, assistant=assistant, user=user, seed=self.config.seed,
                                            attempt=rnd * 100_000 + slot, limits=EpisodeLimits())
-                self._record(key, rnd, t, task, attempts=reasons)
+                if key not in self._blueprints_written:  # a resumed task may have written it before the kill
+                    self._blueprints_written.add(key)
+                    self.files["blueprints.jsonl"].append({"task": key, "round": rnd,
+                                                           "blueprint": bp.model_dump(mode="json")})
+                self._record(key, rnd, slot, t, task, attempts=reasons)
                 results["accepted" if t.verdict == "accepted" else "rejected"][slot] = task
                 if task.cluster.id != planned.cluster.id:  # the planned pair failed; the controller must know
                     results["retried"][slot] = planned
@@ -282,35 +299,52 @@ class SynthRun:
             known = self._feasible_cache[cluster.id] = set(feasible_modes(cluster, self.indexes))
         return known
 
-    def _record(self, key: str, rnd: int, t: Trajectory, task: Task, *,
+    def _record(self, key: str, rnd: int, slot: int, t: Trajectory, task: Task, *,
                 attempts: Sequence[tuple[str, str]] = ()) -> None:
-        cluster = task.cluster
-        if t.verdict == "accepted":
-            m = self.tracker.add(t, cluster)
-            t.labels.observed_mode = m.mode
-        else:
-            self.tracker.reject(cluster)
-            self.rejection_reasons.update(t.reasons)
+        self._count(slot, t, task.cluster)
         row = t.model_dump(mode="json")
         row["task"] = key
         row["round"] = rnd
         row["planning_attempts"] = [{"cluster_id": c, "reason": r} for c, r in attempts]
         self.files["trajectories.jsonl" if t.verdict == "accepted" else "rejected.jsonl"].append(row)
 
+    def _count(self, slot: int, t: Trajectory, cluster: ClusterSpec) -> None:
+        """Measure now (the row carries the observed mode); add to the metrics at the round's end, in slot
+        order, so the sums are the same whatever order episodes finished in (and after a resume)."""
+        if t.verdict == "accepted":
+            m = measure(t, cluster, self.tracker.weights)
+            t.labels.observed_mode = m.mode
+            self._round_counts[slot] = (m, cluster)
+        else:
+            self.rejection_reasons.update(t.reasons)
+            self._round_counts[slot] = (None, cluster)
+
+    def _close_round(self) -> RoundMetrics:
+        for slot in sorted(self._round_counts):
+            m, cluster = self._round_counts[slot]
+            if m is None:
+                self.tracker.reject(cluster)
+            else:
+                self.tracker.add_measure(m, cluster)
+        self._round_counts.clear()
+        return self.tracker.end_round()
+
     # --- the run -----------------------------------------------------------------------------------------
     async def run(self) -> RunResult:
         started = time.perf_counter()
+        if self.out.exists() and not self.out.is_dir():
+            raise SpecError("is a file; --out takes a directory", source=str(self.out))
+        pool = _initial_pool(self.config, self.catalog, self.domains)  # a bad input fails before any file is written
         self._prepare()
         try:
             async with self.harness.keep_sandbox():
-                return await self._run(started)
+                return await self._run(started, pool)
         finally:
             self._close()
 
-    async def _run(self, started: float) -> RunResult:
+    async def _run(self, started: float, pool: list[ClusterSpec]) -> RunResult:
         cfg = self.config
         done, finished_rounds = self._load_done() if self.resume else ({}, [])
-        pool = _initial_pool(cfg, self.catalog, self.domains)
         strategy = make_strategy(cfg.strategy, pool, self.indexes, domains=self.domains)
         self._pool = lambda: strategy.pool
         limiter = anyio.CapacityLimiter(cfg.concurrency)
@@ -327,12 +361,12 @@ class SynthRun:
                 self._replay_record(rec, slot, task, results, progress)
             if rnd <= len(finished_rounds):
                 metrics = finished_rounds[rnd - 1]
-                self.tracker.end_round()
+                self._close_round()
             else:
                 async with anyio.create_task_group() as tg:
                     for slot, task in pending:
                         tg.start_soon(self._task, rnd, slot, task, limiter, results, progress)
-                metrics = self.tracker.end_round()
+                metrics = self._close_round()
                 self.files["rounds.jsonl"].append(metrics.model_dump_json())
             self.history.append(metrics)
             ordered = {k: [v[i] for i in sorted(v)] for k, v in results.items()}  # slot order, as on a resume
@@ -364,13 +398,11 @@ class SynthRun:
         if t.labels.cluster_id != task.cluster.id:
             results["retried"][slot] = task
         task = Task(self._clusters.get(t.labels.cluster_id, task.cluster), task.mode)
+        self._count(slot, t, task.cluster)
         if t.verdict == "accepted":
-            self.tracker.add(t, task.cluster)
             results["accepted"][slot] = task
             progress.accepted += 1
         else:
-            self.tracker.reject(task.cluster)
-            self.rejection_reasons.update(t.reasons)
             results["rejected"][slot] = task
             progress.rejected += 1
 
@@ -386,9 +418,11 @@ async def synth_run(config: RunConfig, out: Path, *, catalog: Catalog, resume: b
                     on_progress: Callable[[RoundProgress], None] | None = None,
                     assistant_factory: Callable[[Blueprint], Any] | None = None,
                     user_factory: Callable[[Blueprint], Any] | None = None,
-                    goal_writer: GoalWriter | None = None) -> RunResult:
+                    goal_writer: GoalWriter | None = None,
+                    manifest_extra: Mapping[str, Any] | None = None) -> RunResult:
     """Run (or resume) a synthesis run into ``out``. ``goal_writer`` rewords each blueprint's goal with a
     model (``tdscaling synth run --model`` does this)."""
     run = SynthRun(config, out, catalog=catalog, resume=resume, on_progress=on_progress,
-                   assistant_factory=assistant_factory, user_factory=user_factory, goal_writer=goal_writer)
+                   assistant_factory=assistant_factory, user_factory=user_factory, goal_writer=goal_writer,
+                   manifest_extra=manifest_extra)
     return await run.run()

@@ -83,6 +83,42 @@ def test_a_run_killed_with_sigkill_resumes_with_nothing_lost_and_nothing_duplica
     assert _lines(out / "rounds.jsonl")[-1]["accepted"] == len(expected)
 
 
+FLAKY = Path(__file__).with_name("flaky_run.py")
+RECORDS = ("trajectories.jsonl", "rejected.jsonl", "failures.jsonl")
+
+
+def _keys(out: Path) -> dict[str, list[str]]:
+    return {name: [r["task"] for r in _lines(out / name)] for name in (*RECORDS, "blueprints.jsonl")}
+
+
+def test_a_run_with_rejections_and_unplannable_tasks_resumes_exactly_after_sigkill(tmp_path: Path) -> None:
+    whole = tmp_path / "whole"
+    r = subprocess.run([sys.executable, str(FLAKY), str(whole)], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    expected = _keys(whole)
+    assert all(expected[name] for name in RECORDS), "the run must leave every kind of record"
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, str(FLAKY), str(killed)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        written = sum((killed / n).read_text().count("\n") for n in RECORDS if (killed / n).exists())
+        if written >= 20:  # inside round 2
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    r = subprocess.run([sys.executable, str(FLAKY), str(killed), "--resume"], capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stderr
+    got = _keys(killed)
+    for name, keys in got.items():
+        assert len(keys) == len(set(keys)), f"{name} has a task twice"
+        assert sorted(keys) == sorted(expected[name]), name
+    assert _lines(killed / "rounds.jsonl") == _lines(whole / "rounds.jsonl")
+
+
 def test_resuming_needs_the_same_flags_and_a_fresh_run_needs_an_empty_directory(full_run: Path) -> None:
     r = _cli("synth", "run", "--out", str(full_run), *RUN)
     assert r.returncode == 2 and "not empty; pass --resume" in r.stderr
@@ -145,3 +181,64 @@ def test_the_demo_runs_offline_and_says_where_the_dataset_is(tmp_path: Path) -> 
     assert r.returncode == 0, r.stderr
     assert "dataset:" in r.stdout and "report:" in r.stdout and "H_D norm" in r.stdout
     assert _lines(tmp_path / "demo" / "trajectories.jsonl")
+
+
+def test_the_demo_never_deletes_a_directory_it_did_not_make(tmp_path: Path, full_run: Path) -> None:
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "manifest.json").write_text("{}")
+    (precious / "trajectories.jsonl").write_text('{"id": "mine"}\n')
+    r = _cli("demo", "--out", str(precious), "--rounds", "1", "--per-round", "2")
+    assert r.returncode == 2 and "not an earlier demo" in r.stderr
+    assert (precious / "trajectories.jsonl").read_text() == '{"id": "mine"}\n'
+    r = _cli("demo", "--out", str(full_run), "--rounds", "1", "--per-round", "2")
+    assert r.returncode == 2 and (full_run / "rounds.jsonl").exists()
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["--domains", "nosuch"], "unknown domain nosuch"),
+    (["--clusters", "{junk}"], "junk.jsonl: line 1"),
+    (["--clusters", "{empty}"], "holds no clusters"),
+], ids=["unknown domain", "junk clusters file", "empty clusters file"])
+def test_a_bad_run_input_is_one_line_and_writes_nothing(tmp_path: Path, args: list[str], needle: str) -> None:
+    (tmp_path / "junk.jsonl").write_text("not json\n")
+    (tmp_path / "empty.jsonl").write_text("")
+    args = [a.format(junk=tmp_path / "junk.jsonl", empty=tmp_path / "empty.jsonl") for a in args]
+    out = tmp_path / "out"
+    r = _cli("synth", "run", "--out", str(out), "--rounds", "1", "--per-round", "2", *args)
+    assert r.returncode == 2 and needle in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert not out.exists()
+
+
+def test_a_run_cannot_be_resumed_with_another_catalog(tmp_path: Path) -> None:
+    from tdscaling.servers import Catalog
+
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    shop = json.loads((Path(__file__).resolve().parents[2] / "servers" / "domains" / "online_store.json").read_text())
+    shop["name"] = "my_shop"
+    (extra / "my_shop.json").write_text(json.dumps(shop))
+    assert "my_shop" in Catalog.load([extra])
+    out = tmp_path / "run"
+    r = _cli("synth", "run", "--out", str(out), "--rounds", "1", "--per-round", "3", "--catalog", str(extra))
+    assert r.returncode == 0, r.stderr
+    r = _cli("synth", "run", "--out", str(out), "--rounds", "1", "--per-round", "3", "--resume")
+    assert r.returncode == 2 and "another domain catalog" in r.stderr and "my_shop" in r.stderr
+
+
+def test_export_refuses_to_overwrite_the_run_and_keeps_unparsable_arguments(full_run: Path, tmp_path: Path) -> None:
+    r = _cli("export", str(full_run), "-o", str(full_run / "trajectories.jsonl"))
+    assert r.returncode == 2 and "one of the run's own files" in r.stderr
+    r = _cli("export", str(full_run), "-o", str(tmp_path))
+    assert r.returncode == 2 and "is a directory" in r.stderr
+    from tdscaling.synth import sharegpt_row
+
+    row = _lines(full_run / "trajectories.jsonl")[0]
+    call = next(m for m in row["messages"] if m.get("tool_calls"))
+    call["tool_calls"][0]["function"]["arguments"] = "{not json"
+    turn = next(t for t in sharegpt_row(row)["conversations"] if t["from"] == "function_call")
+    assert json.loads(turn["value"])["arguments"] == "{not json"
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "trajectories.jsonl").write_text(json.dumps(row) + "\nnot json\n")
+    r = _cli("export", str(tmp_path / "run"), "-o", str(tmp_path / "x.jsonl"))
+    assert r.returncode == 2 and "line 2" in r.stderr and not (tmp_path / "x.jsonl").exists()
