@@ -256,9 +256,11 @@ def spec_problems(cluster: ClusterSpec, domains: Mapping[str, DomainSpec]) -> li
     for i, j in enumerate(cluster.seed_recipe.joins):
         for side, key in ((j.left, j.left_key), (j.right, j.right_key)):
             d, _, e = side.partition(".")
-            entity = domains[d].entities.get(e) if d in domains and d in cluster.domains else None
-            if entity is None or key not in entity.fields:
-                out.append(f"seed_recipe.joins[{i}]: '{side}' has no field '{key}' in this cluster's domains")
+            entity = domains[d].entities.get(e) if d in domains else None
+            if d not in cluster.domains:
+                out.append(f"seed_recipe.joins[{i}]: joins domain {d}, which the cluster does not hold")
+            elif entity is None or key not in entity.fields:
+                out.append(f"seed_recipe.joins[{i}]: '{side}' has no field '{key}'")
     return out
 
 

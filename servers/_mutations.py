@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 import networkx as nx
 
-from ._build import Indexes, draft_cluster, finish_cluster
+from ._build import Indexes, draft_cluster, finish_cluster, signature_of
 from ._cluster_spec import ClusterSpec, Join, Policy
 from ._generate import grow, pairings
 from ._spec import Compare, DomainSpec
@@ -31,19 +31,26 @@ def _choice(cluster: ClusterSpec) -> dict[str, set[str]]:
 def _rebuild(parent: ClusterSpec, indexes: Indexes, choice: dict[str, set[str]], operator: str, *,
              policies: Sequence[Policy] | None = None, joins: Sequence[Join] | None = None) -> ClusterSpec | None:
     choice = {d: indexes[d].closure(ops) for d, ops in choice.items() if ops}
-    pols = list(parent.policies if policies is None else policies)
-    draft = draft_cluster(indexes, {d: sorted(v) for d, v in choice.items()}, policies=pols)
-    served = {t.name for t in draft.tools}
-    draft.policies[:] = [p for p in pols if p.tool in served]
+    draft = draft_cluster(indexes, {d: sorted(v) for d, v in choice.items()})
+    # a policy follows its operation to the name the child serves it under (a name clash with a joined
+    # domain renames get_customer to online_store_get_customer), and goes when the operation goes
+    served_as = {(t.domain, t.operation): t.name for t in draft.tools}
+    operation_of = {t.name: (t.domain, t.operation) for t in parent.tools}
+    pols = [p.model_copy(update={"tool": served_as[operation_of[p.tool]]})
+            for p in (parent.policies if policies is None else policies)
+            if p.tool in operation_of and operation_of[p.tool] in served_as]
+    draft.policies[:] = pols
+    draft.signature = signature_of(draft.tools, draft.edges, pols)
     if draft.signature == parent.signature or len(draft.tools) < 2:
         return None
     g = nx.DiGraph()
-    g.add_nodes_from(served)
+    g.add_nodes_from(served_as.values())
     g.add_edges_from((e.source, e.target) for e in draft.edges)
     if not nx.is_weakly_connected(g):
         return None
-    return finish_cluster(indexes, draft, seed=parent.seed_recipe.seed,
-                          joins=parent.seed_recipe.joins if joins is None else joins,
+    kept = [j for j in (parent.seed_recipe.joins if joins is None else joins)  # no joins to a dropped domain
+            if {j.left.partition(".")[0], j.right.partition(".")[0]} <= set(draft.domains)]
+    return finish_cluster(indexes, draft, seed=parent.seed_recipe.seed, joins=kept,
                           origin=f"mutation:{operator}:{parent.id}")
 
 

@@ -125,13 +125,20 @@ def test_stats_and_show_read_a_cluster_file(tmp_path: Path, cli: Any) -> None:
     assert r.returncode == 2 and "bad.jsonl: line 2" in r.stderr and "Traceback" not in r.stderr
 
 
+def _policies_by_operation(c: ClusterSpec) -> set[tuple[str, str, str]]:
+    where = {t.name: (t.domain, t.operation) for t in c.tools}
+    return {(*where[p.tool], p.precondition.model_dump_json()) for p in c.policies}
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(seed=st.integers(0, 10_000), steps=st.lists(st.sampled_from(sorted(MUTATIONS)), min_size=1, max_size=4))
+@given(seed=st.integers(0, 10_000), steps=st.lists(st.sampled_from(sorted(MUTATIONS)), min_size=1, max_size=5),
+       joined=st.booleans())
 def test_mutations_keep_clusters_valid_and_connected(domains: dict[str, DomainSpec], seed: int,
-                                                     steps: list[str]) -> None:
+                                                     steps: list[str], joined: bool) -> None:
     idx = Indexes(domains)
     rng = random.Random(seed)
-    cluster = next(iter(ClusterGenerator(list(domains.values()), seed=seed)))
+    cluster = next(iter(ClusterGenerator(list(domains.values()), seed=seed, cross_domain_share=float(joined))))
+    cluster = mutate(cluster, idx, rng, operator="add_policy") or cluster  # most mutations then carry a policy
     for op in steps:
         child = mutate(cluster, idx, rng, operator=op)
         if child is None:
@@ -140,7 +147,30 @@ def test_mutations_keep_clusters_valid_and_connected(domains: dict[str, DomainSp
         assert child.origin == f"mutation:{op}:{cluster.id}"
         assert cluster_problems(child, domains) == []
         assert _connected(child)
+        # a policy stays with its operation whatever name the child serves it under
+        kept = {(t.domain, t.operation) for t in child.tools}
+        assert {p for p in _policies_by_operation(cluster) if p[:2] in kept} <= _policies_by_operation(child)
+        assert all({j.left.split(".")[0], j.right.split(".")[0]} <= set(child.domains)
+                   for j in child.seed_recipe.joins), child.seed_recipe.joins
         cluster = child
+
+
+def test_a_policy_follows_its_tool_when_a_joined_domain_renames_it(domains: dict[str, DomainSpec]) -> None:
+    from tdscaling.servers import Policy, make_cluster
+    from tdscaling.servers._mutations import join_domain
+    from tdscaling.servers._spec import Compare
+
+    idx = Indexes(domains)
+    parent = make_cluster(idx, {"online_store": ["search_customers", "get_customer", "search_products",
+                                                 "place_order", "pay_order", "get_order"]}, seed=1,
+                          policies=[Policy(tool="place_order", precondition=Compare(param="quantity", op="<=",
+                                                                                    value=5))])
+    renamed = [c for s in range(300) if (c := join_domain(parent, idx, random.Random(s))) is not None
+               and "online_store_place_order" in c.tool_names()]
+    assert renamed
+    for child in renamed:
+        assert [p.tool for p in child.policies] == ["online_store_place_order"]
+        assert cluster_problems(child, domains) == []
 
 
 def test_each_mutation_applies_somewhere_and_does_what_it_says(domains: dict[str, DomainSpec]) -> None:
