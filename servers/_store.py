@@ -220,6 +220,8 @@ class Store:
                 value = round(value) / 100
             elif ty == "integer" and function in ("sum", "min", "max"):
                 value = int(value)
+            elif ty == "number":
+                value = round(value, 6)  # a float sum shows noise (127256.18999999999) an agent would repeat
         return value, int(matched)
 
     # --- writes ------------------------------------------------------------------------------------

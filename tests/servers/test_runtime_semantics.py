@@ -441,3 +441,22 @@ async def test_money_takes_whole_cents_so_transfers_neither_create_nor_lose_mone
     assert total() == before
     moved = bank.store.get("test_bank__account", a["id"])
     assert moved is not None and Decimal(str(moved["balance"])) == Decimal(str(a["balance"])) - Decimal("0.03")
+
+
+@pytest.mark.parametrize("name", ["ev_charging", "electric_utility", "fleet_maintenance", "parcel_delivery"])
+def test_aggregates_over_number_fields_show_no_float_noise(name: str, catalog: Catalog, templates: Templates) -> None:
+    rt = ClusterRuntime(domain_cluster(catalog.get(name)), catalog, templates=templates)
+    checked = 0
+    for t in rt.cluster.tools:
+        if t.kind != "aggregate":
+            continue
+        entity = catalog.get(name).entities[t.entity]
+        for m in t.input_schema["properties"].get("measure", {}).get("enum", []):
+            if entity.fields[m].type != "number":
+                continue
+            values = [Decimal(str(r[m])) for r in rt.store.rows(f"{name}__{t.entity}") if r[m] is not None]
+            r = rt.call(t.name, {"function": "sum", "measure": m})
+            assert r.structured_content is not None
+            assert Decimal(str(r.structured_content["value"])) == sum(values, Decimal(0)), (t.name, m)
+            checked += 1
+    assert checked
