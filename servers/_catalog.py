@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ._errors import SpecError, UnknownNameError
+from ._json_files import read_text
 from ._spec import DomainSpec
 from ._validate import problems
 
@@ -73,10 +74,7 @@ def parse_domain(data: Any, *, source: str) -> DomainSpec:
 
 def load_domain_file(path: Path) -> DomainSpec:
     """Read and check one domain file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise SpecError(f"cannot read the file: {e.strerror}", source=str(path)) from None
+    text = read_text(path, "domain")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:

@@ -104,7 +104,7 @@ def clusters_generate(
     gen = ClusterGenerator(chosen, seed=seed, cross_domain_share=cross_share, max_size=max_size)
     err = Console(stderr=True)
     show = sys.stderr.isatty()
-    with ClusterFileWriter(output) as out, Progress(
+    with user_errors(), ClusterFileWriter(output) as out, Progress(
         TextColumn("clusters"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=err, disable=not show, transient=True,
     ) as progress:

@@ -27,6 +27,14 @@ class TransportName(StrEnum):
     http = "http"
 
 
+class LogLevel(StrEnum):
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+    CRITICAL = "CRITICAL"
+
+
 def data_dir() -> Path:
     """Where ``serve`` keeps its databases: ``$XDG_DATA_HOME/tdscaling`` or ``~/.local/share/tdscaling``."""
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
@@ -71,7 +79,7 @@ def serve(
     transport: Annotated[TransportName, typer.Option(help="stdio for an MCP host; http for remote clients.")]
     = TransportName.stdio,
     host: Annotated[str, typer.Option(help="HTTP address to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="HTTP port (0 picks a free one).")] = 8000,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="HTTP port (0 picks a free one).")] = 8000,
     db: Annotated[str | None, typer.Option(help="SQLite file to keep state in, or :memory: "
                                                 "(default: a file per cluster in the data directory).")] = None,
     seed: SeedOpt = None,
@@ -81,10 +89,11 @@ def serve(
     insecure: Annotated[bool, typer.Option(help="Allow a non-loopback --host without --token.")] = False,
     clusters: ClustersOpt = None,
     catalog: CatalogOpt = None,
-    log_level: Annotated[str, typer.Option(help="Logging level (logs go to stderr).")] = "WARNING",
+    log_level: Annotated[LogLevel, typer.Option(case_sensitive=False, help="Logging level (logs go to stderr).")]
+    = LogLevel.WARNING,
 ) -> None:
     """Serve a Business Cluster as a stateful MCP server (stdio or streamable HTTP)."""
-    logging.basicConfig(stream=sys.stderr, level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(stream=sys.stderr, level=log_level.value, format="%(levelname)s %(name)s: %(message)s")
     from ._errors import SpecError
     from ._transport import InsecureBindError, check_bind
 
@@ -97,6 +106,7 @@ def serve(
     from ._resolve import load_cluster
     from ._runtime import ClusterRuntime
 
+    path = db or ""
     try:
         spec = load_cluster(cluster, cat, clusters_file=clusters)
         world_seed = spec.seed_recipe.seed if seed is None else seed
@@ -105,7 +115,7 @@ def serve(
     except SpecError as e:
         _fail("serve", str(e))
     except OSError as e:
-        _fail("serve", f"cannot open the database {db}: {e.strerror or e}")
+        _fail("serve", f"cannot open the database {path}: {e.strerror or e}")
     try:
         if transport is TransportName.stdio:
             import anyio

@@ -6,6 +6,7 @@ half-written file behind; reads stream, so a 30,000-line file never sits in memo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -22,7 +23,10 @@ from ._json_files import load_model, parse_model
 
 
 class ClusterFileWriter:
-    """Context manager writing one cluster per line to a temporary file, renamed to ``path`` on success."""
+    """Context manager writing one cluster per line to a temporary file, renamed to ``path`` on success.
+
+    Raises ``SpecError`` (naming the path) when the file cannot be written; no temporary file is left behind.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -30,9 +34,18 @@ class ClusterFileWriter:
         self._tmp_name = ""
         self.count = 0
 
+    def _cannot(self, e: OSError) -> SpecError:
+        return SpecError(f"cannot write the cluster file: {e.strerror or e}", source=str(self.path))
+
     def __enter__(self) -> ClusterFileWriter:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, self._tmp_name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent)
+        if self.path.is_dir():
+            raise SpecError("is a directory; give the path of a .jsonl file to write", source=str(self.path))
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, self._tmp_name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part",
+                                                  dir=self.path.parent)
+        except OSError as e:
+            raise self._cannot(e) from None
         self._tmp = os.fdopen(fd, "w", encoding="utf-8")
         return self
 
@@ -44,15 +57,19 @@ class ClusterFileWriter:
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         assert self._tmp is not None
-        name = self._tmp_name
-        if exc_type is None:
-            self._tmp.flush()
-            os.fsync(self._tmp.fileno())
-            self._tmp.close()
-            os.replace(name, self.path)
-        else:
-            self._tmp.close()
-            os.unlink(name)
+        try:
+            if exc_type is None:
+                self._tmp.flush()
+                os.fsync(self._tmp.fileno())
+                self._tmp.close()
+                os.replace(self._tmp_name, self.path)
+            else:
+                self._tmp.close()
+        except OSError as e:
+            raise self._cannot(e) from None
+        finally:
+            with contextlib.suppress(FileNotFoundError):  # gone already when the rename succeeded
+                os.unlink(self._tmp_name)
 
 
 def read_clusters(path: Path) -> Iterator[ClusterSpec]:
@@ -62,10 +79,17 @@ def read_clusters(path: Path) -> Iterator[ClusterSpec]:
     except OSError as e:
         raise SpecError(f"cannot read the cluster file: {e.strerror}", source=str(path)) from None
     with handle:
-        for lineno, line in enumerate(handle, start=1):
-            if line.strip():
-                yield parse_model(ClusterSpec, line, source=f"{path.name}: line {lineno}",
-                                  hint="expected one ClusterSpec JSON object per line")
+        lineno = 0
+        try:
+            for lineno, line in enumerate(handle, start=1):
+                if line.strip():
+                    yield parse_model(ClusterSpec, line, source=f"{path.name}: line {lineno}",
+                                      hint="expected one ClusterSpec JSON object per line")
+        except UnicodeDecodeError:
+            raise SpecError(f"line {lineno + 1}: not UTF-8 text; a cluster file is JSON Lines in UTF-8",
+                            source=str(path)) from None
+        except OSError as e:
+            raise SpecError(f"cannot read the cluster file: {e.strerror or e}", source=str(path)) from None
 
 
 def load_cluster_file(path: Path) -> ClusterSpec:

@@ -20,6 +20,8 @@ def read_text(path: Path, what: str) -> str:
         raise SpecError(f"no such {what} file", source=str(path)) from None
     except OSError as e:
         raise SpecError(f"cannot read the {what} file: {e.strerror}", source=str(path)) from None
+    except UnicodeDecodeError:
+        raise SpecError(f"not UTF-8 text; a {what} file is JSON in UTF-8", source=str(path)) from None
 
 
 def parse_model(model: type[M], text: str, *, source: str, hint: str) -> M:

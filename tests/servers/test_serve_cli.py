@@ -141,3 +141,46 @@ def test_the_default_database_is_named_after_the_cluster_and_lives_in_the_data_d
     assert sorted(p.name for p in (tmp_path / "data" / "tdscaling").iterdir() if p.suffix == ".sqlite3") == [
         f"{spec.id}-0.sqlite3", f"{spec.id}-3-rows5.sqlite3"]
     assert os.listdir(tmp_path / "in") == ["mine.json"]
+
+
+EDGE_CASES: list[tuple[str, list[str], str]] = [
+    ("a catalog file that is not UTF-8", ["domains", "list", "--catalog", "{tmp}/latin"], "not UTF-8 text"),
+    ("a cluster file that is not UTF-8", ["clusters", "stats", "{tmp}/latin.jsonl"], "line 1: not UTF-8 text"),
+    ("an output path that is a directory", ["clusters", "generate", "-n", "3", "-o", "{tmp}/out"], "is a directory"),
+    ("an output path that cannot be written", ["clusters", "generate", "-n", "3", "-o", "/proc/x.jsonl"],
+     "cannot write the cluster file"),
+    ("an unknown log level", ["serve", "online_store", "--log-level", "nonsense"], "--log-level"),
+    ("a port out of range", ["serve", "online_store", "--transport", "http", "--port", "70000"], "--port"),
+    ("a database file that is not a database", ["serve", "online_store", "--db", "{tmp}/notadb.sqlite3"],
+     "notadb.sqlite3: not a tdscaling database"),
+    ("a database path that cannot be opened", ["serve", "online_store", "--db", "/proc/x.sqlite3"],
+     "/proc/x.sqlite3: cannot use the database"),
+]
+
+
+@pytest.mark.parametrize(("case", "args", "needle"), EDGE_CASES, ids=[c[0] for c in EDGE_CASES])
+def test_a_bad_file_or_flag_exits_2_without_a_traceback_or_leftovers(
+        cli: Any, tmp_path: Path, case: str, args: list[str], needle: str) -> None:
+    (tmp_path / "latin").mkdir()
+    (tmp_path / "latin" / "shop.json").write_bytes('{"name": "caf\u00e9"}'.encode("latin-1"))
+    (tmp_path / "latin.jsonl").write_bytes(b"\xff\xfe{}\n")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "notadb.sqlite3").write_bytes(b"these are not the pages of a SQLite database" * 20)
+    r = cli(*[a.format(tmp=tmp_path) for a in args], cwd=tmp_path)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert "Traceback" not in r.stderr and needle in r.stderr, r.stderr
+    if not needle.startswith("--"):  # typer prints its own usage box for a bad flag
+        assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert list(tmp_path.rglob("*.part")) == [] and list((tmp_path / "out").iterdir()) == []
+
+
+def test_a_cluster_file_writer_never_leaves_a_part_file(catalog: Catalog, tmp_path: Path) -> None:
+    from tdscaling.servers import SpecError
+    from tdscaling.servers._cluster_io import ClusterFileWriter
+
+    target = tmp_path / "c.jsonl"
+    with pytest.raises(SpecError, match="cannot write the cluster file"):
+        with ClusterFileWriter(target) as out:
+            out.write(domain_cluster(catalog.get("clinic")))
+            target.mkdir()  # the rename at the end now fails
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.jsonl"] and target.is_dir()
