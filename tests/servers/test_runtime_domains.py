@@ -187,3 +187,27 @@ def test_joined_worlds_share_people_by_join_key_but_not_by_id_number(catalog: Ca
         again = ClusterRuntime(c, catalog)  # deterministic for the seed
         assert again.store.state_hash() == rt.store.state_hash()
     assert same_number < joined * 0.1, (same_number, joined)
+
+
+_HASHES = """
+from itertools import islice
+from tdscaling.servers import Catalog, ClusterRuntime, domain_cluster
+from tdscaling.servers._generate import ClusterGenerator
+cat = Catalog.load()
+clusters = [domain_cluster(cat.get(n)) for n in ("online_store", "clinic", "retail_bank", "hotel")]
+clusters += [c for c in islice(ClusterGenerator(list(cat), seed=9, cross_domain_share=1.0), 3)]
+for c in clusters:
+    print(c.id, ClusterRuntime(c, cat, rows=25).store.state_hash())
+"""
+
+
+def test_seeding_gives_the_same_world_in_processes_with_different_hash_seeds() -> None:
+    import os
+    import subprocess
+    import sys
+
+    outs = [subprocess.run([sys.executable, "-c", _HASHES], env={**os.environ, "PYTHONHASHSEED": seed},
+                           capture_output=True, text=True, timeout=300, check=True).stdout
+            for seed in ("1", "2")]
+    assert len(outs[0].splitlines()) == 7
+    assert outs[0] == outs[1]
