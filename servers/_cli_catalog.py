@@ -62,6 +62,11 @@ def domains_show(name: Annotated[str, typer.Argument(help="A domain name (see `t
             sm = e.state_machine
             con.print(f"  lifecycle of {sm.field}: starts {sm.initial}; "
                       + "; ".join(f"{t.name}: {'|'.join(t.source)} -> {t.target}" for t in sm.transitions))
+    relations = d.relations()
+    if relations:
+        con.print("\n[bold]relations[/bold] (many-to-one)")
+        for r in relations:
+            con.print(f"  {r.source}.{r.field} -> {r.target}")
     con.print("\n[bold]operations[/bold]")
     for op in d.operations:
         t = tool_spec(d, op)
@@ -115,7 +120,7 @@ def clusters_generate(
             if out.count >= n:
                 break
     s = gen.stats
-    if out.count < n:
+    if s.exhausted:
         err.print(f"[yellow]the catalog gave only {out.count} distinct clusters[/yellow] (no new signature in "
                   f"the last {gen.patience} attempts); wrote {out.count} of the {n} asked for to {output}")
     else:

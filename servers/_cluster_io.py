@@ -7,7 +7,6 @@ half-written file behind; reads stream, so a 30,000-line file never sits in memo
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import tempfile
 from collections import Counter
@@ -149,6 +148,3 @@ def cluster_stats(clusters: Iterable[ClusterSpec]) -> ClusterStats:
         origins=dict(sorted(origins.items())),
     )
 
-
-def dump_json(obj: object) -> str:
-    return json.dumps(obj, indent=2, sort_keys=False)

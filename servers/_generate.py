@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ._build import DomainIndex, Indexes, draft_cluster, finish_cluster
 from ._cluster_spec import ClusterSpec, Join
@@ -71,8 +71,7 @@ class GenerationStats:
     attempts: int = 0
     duplicates: int = 0
     written: int = 0
-    exhausted: bool = False
-    per_domain: dict[str, int] = field(default_factory=dict)
+    exhausted: bool = False  # ``patience`` attempts in a row found nothing new
 
 
 class ClusterGenerator:
@@ -127,8 +126,6 @@ class ClusterGenerator:
             idle = 0
             self.seen.add(draft.signature)
             self.stats.written += 1
-            for d in draft.domains:
-                self.stats.per_domain[d] = self.stats.per_domain.get(d, 0) + 1
             world_seed = self.rng.randrange(1 << 31)
             yield finish_cluster(self.indexes, draft, seed=world_seed, joins=joins, rows=self.rows)
         self.stats.exhausted = True

@@ -80,10 +80,6 @@ class StateMachine(_Strict):
     def transition(self, name: str) -> Transition | None:
         return next((t for t in self.transitions if t.name == name), None)
 
-    def terminal_states(self) -> list[str]:
-        sources = {s for t in self.transitions for s in t.source}
-        return [s for s in self.states if s not in sources]
-
 
 class EntitySpec(_Strict):
     """A record type. Every entity has an implicit string ``id`` such as ``ORD-000123``.

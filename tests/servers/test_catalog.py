@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from tdscaling.servers import Catalog, DomainSpec, domain_graph, tool_spec, unreachable_needs
 
@@ -76,3 +77,9 @@ def test_entities_that_share_a_concept_let_domains_join(catalog: Catalog) -> Non
     joined = {p.left for p in pairs} | {p.right for p in pairs}
     assert len(pairs) >= 50
     assert len(joined) >= 20
+
+
+def test_domains_show_lists_each_many_to_one_relation(cli: Any) -> None:
+    r = cli("domains", "show", "online_store")
+    assert r.returncode == 0, r.stderr
+    assert "order.customer_id -> customer" in r.stdout and "order.product_id -> product" in r.stdout
