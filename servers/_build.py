@@ -17,11 +17,9 @@ import networkx as nx
 from ._catalog import domain_digest
 from ._cluster_spec import ClusterEdge, ClusterSpec, ClusterTool, Join, Policy, SeedRecipe, content_id
 from ._graph import bridge_edges, build_graph, entry_tools
-from ._spec import DomainSpec
+from ._spec import DEFAULT_ROWS, DomainSpec
 from ._tools import ToolSpec, input_schema, tool_spec
 from ._validate import precondition_problems
-
-DEFAULT_ROWS = 60
 
 
 @dataclass

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from ._errors import SpecError, UnknownNameError
 from ._json_files import read_text
-from ._spec import DomainSpec
+from ._spec import DomainSpec, Effect, Precondition, kind_tags
 from ._validate import problems
 
 
@@ -53,7 +53,7 @@ def _first_problem(err: ValidationError, data: Any) -> tuple[str, str]:
     return _json_path(loc, data), msg
 
 
-_TAGS = {"ref_state", "state", "compare", "sufficient", "unique", "no_dependents", "adjust", "fire"}
+_TAGS = kind_tags(Precondition) | kind_tags(Effect)  # pydantic puts the union member's tag in error paths
 
 
 def parse_domain(data: Any, *, source: str) -> DomainSpec:

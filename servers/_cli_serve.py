@@ -13,9 +13,11 @@ import shutil
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from ._cli_errors import fail, user_errors
 
 if TYPE_CHECKING:
     from ._catalog import Catalog
@@ -41,19 +43,11 @@ def data_dir() -> Path:
     return Path(base) / "tdscaling"
 
 
-def _fail(command: str, message: str) -> NoReturn:
-    typer.echo(f"tdscaling {command}: error: {message}", err=True)
-    raise typer.Exit(2)
-
-
-def _catalog(command: str, dirs: list[Path]) -> Catalog:
+def _catalog(dirs: list[Path]) -> Catalog:
     from ._catalog import Catalog
-    from ._errors import SpecError
 
-    try:
+    with user_errors():
         return Catalog.load(dirs)
-    except SpecError as e:
-        _fail(command, str(e))
 
 
 def _server_name(spec: ClusterSpec) -> str:
@@ -101,8 +95,8 @@ def serve(
         try:
             check_bind(host, token=token, insecure=insecure)
         except InsecureBindError as e:
-            _fail("serve", str(e))
-    cat = _catalog("serve", catalog or [])
+            fail(str(e))
+    cat = _catalog(catalog or [])
     from ._resolve import load_cluster
     from ._runtime import ClusterRuntime
 
@@ -113,9 +107,9 @@ def serve(
         path = db or str(data_dir() / _db_name(spec, world_seed, rows))
         runtime = ClusterRuntime(spec, cat, db=path, seed=world_seed, rows=rows)
     except SpecError as e:
-        _fail("serve", str(e))
+        fail(str(e))
     except OSError as e:
-        _fail("serve", f"cannot open the database {path}: {e.strerror or e}")
+        fail(f"cannot open the database {path}: {e.strerror or e}")
     try:
         if transport is TransportName.stdio:
             import anyio
@@ -132,7 +126,7 @@ def serve(
             try:
                 serve_http(runtime, host=host, port=port, token=token, insecure=insecure, on_ready=ready)
             except OSError as e:
-                _fail("serve", f"cannot listen on {host}:{port}: {e.strerror or e}")
+                fail(f"cannot listen on {host}:{port}: {e.strerror or e}")
     except KeyboardInterrupt:
         pass
     finally:
@@ -163,7 +157,7 @@ def claude_config(
     from ._errors import SpecError
     from ._resolve import load_cluster
 
-    cat = _catalog("claude-config", catalog or [])
+    cat = _catalog(catalog or [])
     command, prefix = _command()
     where = (db_dir or data_dir()).expanduser().resolve()
     servers: dict[str, dict[str, object]] = {}
@@ -171,7 +165,7 @@ def claude_config(
         try:
             spec = load_cluster(ref, cat, clusters_file=clusters)
         except SpecError as e:
-            _fail("claude-config", str(e))
+            fail(str(e))
         world_seed = spec.seed_recipe.seed if seed is None else seed
         target = str(Path(ref).resolve()) if ref.endswith(".json") or Path(ref).is_file() else ref
         args = [*prefix, "serve", target, "--db", str(where / _db_name(spec, world_seed))]

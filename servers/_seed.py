@@ -18,14 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from ._cluster_spec import ClusterSpec, Join
 from ._errors import SpecError
-from ._spec import DomainSpec, EntitySpec, FieldSpec
+from ._spec import DEFAULT_ROWS, DomainSpec, EntitySpec, FieldSpec
 from ._store import Snapshot, Store, Table, table_name
 
 if TYPE_CHECKING:
     from faker import Faker
 
 ANCHOR = date(2026, 6, 1)  # "today" in every seeded world
-DEFAULT_ROWS = 60
 OPTIONAL_FILL = 0.8  # share of rows that get a value in an optional field
 EntityKey = tuple[str, str]  # (domain, entity)
 

@@ -9,7 +9,7 @@ Operation kinds live in ``_kinds``: what inputs and outputs an operation has is 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,6 +27,7 @@ FAKER_PROVIDERS: frozenset[str] = frozenset({
 })
 FAKER_PATTERN_PREFIXES: tuple[str, ...] = ("bothify:", "numerify:")
 
+DEFAULT_ROWS = 60  # rows seeded per entity when neither the entity nor the caller says
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 _NAME_RE = re.compile(NAME_PATTERN)
 
@@ -95,7 +96,7 @@ class EntitySpec(_Strict):
     state_machine: StateMachine | None = None
     concept: str | None = None
     join_key: str | None = None
-    rows: int | None = Field(default=None, ge=1, le=100_000)
+    rows: int | None = Field(default=None, ge=1, le=100_000)  # default: DEFAULT_ROWS
 
 
 # --- preconditions -------------------------------------------------------------------------------
@@ -189,6 +190,12 @@ class Fire(_Strict):
 
 
 Effect = Annotated[Adjust | Fire, Field(discriminator="kind")]
+
+
+def kind_tags(union: Any) -> frozenset[str]:
+    """The ``kind`` values of a discriminated union such as ``Precondition`` or ``Effect``."""
+    members = get_args(get_args(union)[0])
+    return frozenset(tag for m in members for tag in get_args(m.model_fields["kind"].annotation))
 
 
 class OperationSpec(_Strict):
