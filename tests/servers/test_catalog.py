@@ -83,3 +83,17 @@ def test_domains_show_lists_each_many_to_one_relation(cli: Any) -> None:
     r = cli("domains", "show", "online_store")
     assert r.returncode == 0, r.stderr
     assert "order.customer_id -> customer" in r.stdout and "order.product_id -> product" in r.stdout
+
+
+def test_no_builtin_delete_can_leave_a_dangling_reference(domains: dict[str, DomainSpec]) -> None:
+    """Deletes do not cascade, so each one must refuse while any record of any state still points at it."""
+    for d in domains.values():
+        for op in (o for o in d.operations if o.kind == "delete"):
+            for ename, e in d.entities.items():
+                for fname, f in e.fields.items():
+                    if f.type != "ref" or f.ref != op.entity:
+                        continue
+                    guarded = {s for p in op.preconditions if p.kind == "no_dependents" and p.entity == ename
+                               and p.ref_field == fname for s in p.states}
+                    assert e.state_machine is not None and guarded == set(e.state_machine.states), (
+                        d.name, op.name, f"{ename}.{fname}")
