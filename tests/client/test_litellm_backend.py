@@ -8,6 +8,7 @@ import sys
 import fake_openai as fake
 import pytest
 from fake_openai import FakeOpenAI
+from model_fixtures import MESSAGES, TOOLS, RecordingSleep
 
 from tdscaling.client import (
     FatalModelError,
@@ -20,27 +21,6 @@ from tdscaling.client import (
 
 pytestmark = pytest.mark.anyio
 
-MESSAGES = [{"role": "user", "content": "What is 2 + 2?"}]
-TOOLS = [
-    {
-        "type": "function",
-        "function": {
-            "name": "add",
-            "description": "Add two integers.",
-            "parameters": {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}}},
-        },
-    }
-]
-
-
-class RecordingSleep:
-    """Stands in for anyio.sleep: records each backoff delay and returns at once."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
 
 
 def backend(
