@@ -150,6 +150,13 @@ def contains_fact(text: str, fact: str) -> bool:
     return re.search(pattern, text, flags=re.IGNORECASE) is not None
 
 
+def guessable(fact: str) -> bool:
+    """A fact an answer could state by chance (a yes/no, a one-character value): it counts toward the answer,
+    but it proves nothing, so a blueprint needs at least one fact that is not guessable and only the others
+    are checked for grounding."""
+    return len(fact) < 2 or fact.lower() in {"yes", "no", "true", "false", "none", "null", "10", "100"}
+
+
 def final_answer(messages: Sequence[Mapping[str, Any]]) -> str | None:
     if not messages:
         return None
@@ -330,7 +337,8 @@ class Verifier:
             reasons.append("missing_answer_facts")
             details["missing_facts"] = missing
         evidence = "\n".join(grounds)
-        ungrounded = [f for f in bp.outcome.answer_facts if f not in missing and not contains_fact(evidence, f)]
+        ungrounded = [f for f in bp.outcome.answer_facts
+                      if f not in missing and not guessable(f) and not contains_fact(evidence, f)]
         if ungrounded:  # the answer states it, but nothing the assistant was shown did
             reasons.append("ungrounded_answer")
             details["ungrounded_facts"] = ungrounded

@@ -34,6 +34,7 @@ from tdscaling.client._blueprint import (
     Template,
 )
 from tdscaling.client._plan_run import CallOutcome, run_plan
+from tdscaling.client._verify import guessable
 from tdscaling.servers import Catalog, ClusterSpec, DomainSpec, ToolSpec
 from tdscaling.servers._build import Indexes
 from tdscaling.servers._runtime import ClusterRuntime
@@ -234,7 +235,7 @@ class Planner:
             raise PlanningFailure("no_change", "the plan's writes leave the state as it was")
         answer_facts = [render(resolve(ref, facts=facts, outputs=run.outputs)).strip() for ref in answer.refs.values()]
         answer_facts = [f for f in dict.fromkeys(answer_facts) if f]
-        if not writes and all(_guessable(f) for f in answer_facts):
+        if not writes and all(guessable(f) for f in answer_facts):
             raise PlanningFailure("nothing_to_check", "a read-only plan needs a fact in its answer that cannot be "
                                                       "guessed (not just 0, 1, yes or no)")
         persona = say.pick(rng, say.PERSONAS)
@@ -353,10 +354,6 @@ class Planner:
             args[p.name] = d.fact(f"{t.spec.entity}_{p.name}", value,
                                   f"the {say.noun(p.name)} for the {say.noun(t.spec.entity)}")
         return args
-
-
-def _guessable(fact: str) -> bool:
-    return len(fact) < 2 or fact.lower() in {"yes", "no", "true", "false", "none", "null", "10", "100"}
 
 
 # --- the modes ------------------------------------------------------------------------------------------

@@ -196,3 +196,17 @@ async def test_a_blueprint_a_do_nothing_answer_satisfies_fails_its_self_check(ha
                                    "outcome": bp.outcome.model_copy(update={"answer_facts": ["help"]})})
     t = await harness.run(broken)
     assert t.reasons == ["do_nothing_passes"]
+
+
+async def test_a_yes_or_no_in_the_answer_needs_no_grounding_but_a_blueprint_needs_one_real_fact(
+    harness: Harness,
+) -> None:
+    bp = load_blueprint(LOOKUP)
+    with_flag = bp.model_copy(update={"outcome": bp.outcome.model_copy(
+        update={"answer_facts": [*bp.outcome.answer_facts, "yes"]})})
+    messages = await _accepted(harness, LOOKUP)
+    j = await harness.verify(with_flag, _with_answer(messages, messages[-1]["content"] + " Frequent flyer: yes."))
+    assert j.verdict == "accepted", (j.reasons, j.details)
+    from tdscaling.client._verify import guessable
+
+    assert guessable("yes") and guessable("0") and not guessable("Adam Lawrence") and not guessable("26")
