@@ -98,10 +98,15 @@ def serve(
     max_procs: str | None = _PROCS_OPT,
     output_kb: str | None = _OUTPUT_OPT,
     workspace: Path | None = typer.Option(None, "--workspace", help="directory for session workspaces [a temp dir]"),
+    insecure: bool = typer.Option(False, "--insecure", help="allow a non-loopback --host with no authentication "
+                                  "(only behind a proxy that authenticates)"),
 ) -> None:
     """Serve the sandbox as an MCP server (stdio by default)."""
     _choice("--transport", transport, _TRANSPORTS)
     port_number = 0 if port == "0" else _number("--port", port, int)
+    if transport == "http" and not _is_loopback(host) and not insecure:
+        _die(f"refusing to offer code execution on {host} to anyone who can reach it: bind 127.0.0.1 (the "
+             "default), or pass --insecure if a proxy in front of it authenticates")
     settings = _settings(
         backend=backend,
         require_isolation=require_isolation,
@@ -138,6 +143,17 @@ def serve(
     typer.echo(f"tdscaling sandbox: listening on http://{host}:{bound_port}/mcp", err=True)
     config = uvicorn.Config(server.streamable_http_app(host=host), log_level="warning")
     anyio.run(lambda: uvicorn.Server(config).serve(sockets=[sock]))
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host.lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def check(
