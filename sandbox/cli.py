@@ -98,15 +98,34 @@ def serve(
     max_procs: str | None = _PROCS_OPT,
     output_kb: str | None = _OUTPUT_OPT,
     workspace: Path | None = typer.Option(None, "--workspace", help="directory for session workspaces [a temp dir]"),
-    insecure: bool = typer.Option(False, "--insecure", help="allow a non-loopback --host with no authentication "
+    token: str | None = typer.Option(None, "--token", envvar="TDSCALING_TOKEN",
+                                     help="HTTP: clients must send Authorization: Bearer TOKEN"),
+    insecure: bool = typer.Option(False, "--insecure", help="allow a non-loopback --host with no token "
                                   "(only behind a proxy that authenticates)"),
+    max_http_sessions: str = typer.Option("64", "--max-http-sessions", metavar="N",
+                                          help="HTTP: MCP sessions open at most; the longest-idle one makes room"),
+    http_session_idle_s: str = typer.Option("600", "--http-session-idle-s", metavar="SECONDS",
+                                            help="HTTP: close an MCP session after this long without a request"),
 ) -> None:
     """Serve the sandbox as an MCP server (stdio by default)."""
+    from pydantic import ValidationError
+
+    from tdscaling.common import HttpOptions, UsageError, check_bind
+
     _choice("--transport", transport, _TRANSPORTS)
     port_number = 0 if port == "0" else _number("--port", port, int)
-    if transport == "http" and not _is_loopback(host) and not insecure:
-        _die(f"refusing to offer code execution on {host} to anyone who can reach it: bind 127.0.0.1 (the "
-             "default), or pass --insecure if a proxy in front of it authenticates")
+    try:
+        options = HttpOptions(host=host, port=port_number, token=token or None, insecure=insecure, risk=_RISK,
+                              max_sessions=_number("--max-http-sessions", max_http_sessions, int),
+                              session_idle_s=_number("--http-session-idle-s", http_session_idle_s, float))
+    except ValidationError as e:
+        first = e.errors()[0]
+        _die(f"{_HTTP_FLAGS.get(str(first['loc'][0]), '--' + str(first['loc'][0]))}: {first['msg']}")
+    if transport == "http":
+        try:
+            check_bind(host, token=options.token, insecure=insecure, risk=_RISK)
+        except UsageError as e:
+            _die(str(e))
     settings = _settings(
         backend=backend,
         require_isolation=require_isolation,
@@ -119,6 +138,7 @@ def serve(
     )
     import anyio
 
+    from tdscaling.common import serve_http
     from tdscaling.sandbox._errors import IsolationUnavailableError
     from tdscaling.sandbox._server import build_sandbox_server
 
@@ -130,30 +150,20 @@ def serve(
     if transport == "stdio":
         anyio.run(server.run_stdio_async)
         return
-    import socket
 
-    import uvicorn
+    def ready(url: str) -> None:
+        typer.echo(f"tdscaling sandbox: listening on {url}", err=True)
 
-    # Bind before announcing, so the printed URL (with the real port when --port 0) accepts at once.
     try:
-        sock = socket.create_server((host, port_number))
+        serve_http(server, options, on_ready=ready)
     except OSError as e:
-        _die(f"cannot listen on {host}:{port_number}: {e.strerror}")
-    bound_port = sock.getsockname()[1]
-    typer.echo(f"tdscaling sandbox: listening on http://{host}:{bound_port}/mcp", err=True)
-    config = uvicorn.Config(server.streamable_http_app(host=host), log_level="warning")
-    anyio.run(lambda: uvicorn.Server(config).serve(sockets=[sock]))
+        _die(f"cannot listen on {host}:{port_number}: {e.strerror or e}")
+    except KeyboardInterrupt:
+        pass
 
 
-def _is_loopback(host: str) -> bool:
-    import ipaddress
-
-    if host.lower() in ("localhost", "localhost.localdomain"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+_RISK = "could run code on this machine"
+_HTTP_FLAGS = {"port": "--port", "max_sessions": "--max-http-sessions", "session_idle_s": "--http-session-idle-s"}
 
 
 def check(

@@ -81,6 +81,10 @@ def serve(
     token: Annotated[str | None, typer.Option(envvar="TDSCALING_TOKEN", help="Bearer token HTTP clients must "
                                                                              "send.")] = None,
     insecure: Annotated[bool, typer.Option(help="Allow a non-loopback --host without --token.")] = False,
+    max_http_sessions: Annotated[int, typer.Option(min=1, max=100_000, help="HTTP: MCP sessions open at most; "
+                                                   "the longest-idle one is closed to admit a new one.")] = 64,
+    http_session_idle_s: Annotated[float, typer.Option(min=0.001, max=86_400, help="HTTP: close a session after "
+                                                       "this many seconds without a request.")] = 600.0,
     clusters: ClustersOpt = None,
     catalog: CatalogOpt = None,
     log_level: Annotated[LogLevel, typer.Option(case_sensitive=False, help="Logging level (logs go to stderr).")]
@@ -88,13 +92,17 @@ def serve(
 ) -> None:
     """Serve a Business Cluster as a stateful MCP server (stdio or streamable HTTP)."""
     logging.basicConfig(stream=sys.stderr, level=log_level.value, format="%(levelname)s %(name)s: %(message)s")
-    from ._errors import SpecError
-    from ._transport import InsecureBindError, check_bind
+    from tdscaling.common import HttpOptions, UsageError, check_bind
 
+    from ._errors import SpecError
+    from ._transport import RISK
+
+    options = HttpOptions(host=host, port=port, token=token or None, insecure=insecure, risk=RISK,
+                          max_sessions=max_http_sessions, session_idle_s=http_session_idle_s)
     if transport is TransportName.http:
         try:
-            check_bind(host, token=token, insecure=insecure)
-        except InsecureBindError as e:
+            check_bind(host, token=options.token, insecure=insecure, risk=RISK)
+        except UsageError as e:
             fail(str(e))
     cat = _catalog(catalog or [])
     from ._resolve import load_cluster
@@ -118,13 +126,13 @@ def serve(
 
             anyio.run(serve_stdio, runtime)
         else:
-            from ._transport import serve_http
+            from ._transport import serve_runtime_http
 
             def ready(url: str) -> None:
                 typer.echo(f"tdscaling: serving {runtime.name} at {url} (state in {path})", err=True)
 
             try:
-                serve_http(runtime, host=host, port=port, token=token, insecure=insecure, on_ready=ready)
+                serve_runtime_http(runtime, options, on_ready=ready)
             except OSError as e:
                 fail(f"cannot listen on {host}:{port}: {e.strerror or e}")
     except KeyboardInterrupt:

@@ -80,5 +80,6 @@ def test_require_isolation_strong_refuses_to_start_where_only_weak_isolation_exi
 
 def test_serving_code_execution_on_a_public_address_is_refused_without_insecure() -> None:
     result = CliRunner().invoke(_app(), ["sandbox", "serve", "--transport", "http", "--host", "0.0.0.0"])
-    assert result.exit_code == 2 and "refusing to offer code execution on 0.0.0.0" in result.stderr
+    assert result.exit_code == 2 and "refusing to serve on 0.0.0.0 without --token" in result.stderr
+    assert "could run code on this machine" in result.stderr
     assert result.exception is None or isinstance(result.exception, SystemExit)

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import anyio
+import anyio.abc
+import httpx2
 import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
 
 from tdscaling.sandbox import IsolationUnavailableError, Limits, SandboxSettings, build_sandbox_server
 from tdscaling.sandbox._isolation import detect_local
@@ -152,24 +156,58 @@ async def test_the_stdio_server_runs_code_in_a_subprocess(tmp_path: Path) -> Non
     assert (tmp_path / "r.jsonl").read_text().count("\n") == 1
 
 
+async def _served_url(process: anyio.abc.Process) -> str:
+    """The URL ``sandbox serve`` announces on stderr once its socket listens."""
+    assert process.stderr is not None
+    buffered = b""
+    async for chunk in process.stderr:
+        buffered += chunk
+        for line in buffered.decode(errors="replace").splitlines():
+            if "listening on " in line:
+                return line.split("listening on ", 1)[1].strip()
+    raise AssertionError(f"no URL announced: {buffered!r}")
+
+
 async def test_the_http_server_runs_code_on_loopback(tmp_path: Path) -> None:
     argv = [_tdscaling(), "sandbox", "serve", "--transport", "http", "--port", "0"]
     with anyio.fail_after(60):
         async with await anyio.open_process(argv, stderr=subprocess.PIPE) as process:
             try:
-                assert process.stderr is not None
-                url, buffered = None, b""
-                async for chunk in process.stderr:
-                    buffered += chunk
-                    for line in buffered.decode(errors="replace").splitlines():
-                        if "listening on " in line:
-                            url = line.split("listening on ", 1)[1].strip()
-                    if url:
-                        break
-                assert url is not None and url.startswith("http://127.0.0.1:"), buffered
+                url = await _served_url(process)
+                assert url.startswith("http://127.0.0.1:"), url
                 async with Client(url) as client:
                     result = await client.call_tool("execute_code", {"code": "print('over http')"})
             finally:
                 process.terminate()
                 await process.wait()
     assert result.structured_content is not None and result.structured_content["stdout"] == "over http\n"
+
+
+async def test_the_http_sandbox_on_another_loopback_address_needs_its_token_and_refuses_a_rebound_host(
+        tmp_path: Path) -> None:
+    record = tmp_path / "r.jsonl"
+    argv = [_tdscaling(), "sandbox", "serve", "--transport", "http", "--port", "0", "--host", "127.0.0.2",
+            "--record", str(record)]
+    execute = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+               "params": {"name": "execute_code", "arguments": {"code": "print('ran')"}}}
+    modern = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json",
+              "MCP-Protocol-Version": "2026-07-28"}
+    with anyio.fail_after(60):
+        async with await anyio.open_process(argv, stderr=subprocess.PIPE, env={**os.environ,
+                                                                               "TDSCALING_TOKEN": "s3cret"}) as process:
+            try:
+                url = await _served_url(process)
+                assert url.startswith("http://127.0.0.2:"), url
+                async with httpx2.AsyncClient() as h:
+                    assert (await h.post(url, json=execute, headers=modern)).status_code == 401
+                    rebound = await h.post(url, json=execute, headers={**modern, "Authorization": "Bearer s3cret",
+                                                                        "Host": "evil.example.com"})
+                    assert rebound.status_code == 421
+                http = httpx2.AsyncClient(headers={"Authorization": "Bearer s3cret"})
+                async with http, Client(streamable_http_client(url, http_client=http)) as client:
+                    result = await client.call_tool("execute_code", {"code": "print('with the token')"})
+            finally:
+                process.terminate()
+                await process.wait()
+    assert result.structured_content is not None and result.structured_content["stdout"] == "with the token\n"
+    assert record.read_text().count("\n") == 1  # only the call with the token ran

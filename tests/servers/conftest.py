@@ -207,7 +207,8 @@ def http_server(tmp_path: Path) -> Callable[..., Any]:
             proc = await anyio.open_process(
                 [*tdscaling_command(), "serve", *args, "--transport", "http", "--port", str(port)],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
-        url = f"http://127.0.0.1:{port}/mcp"
+        host = args[args.index("--host") + 1] if "--host" in args else "127.0.0.1"
+        url = f"http://{host}:{port}/mcp"
         try:
             with anyio.fail_after(60):
                 async with httpx2.AsyncClient() as h:

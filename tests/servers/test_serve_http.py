@@ -34,6 +34,23 @@ async def test_an_http_server_without_a_token_serves_loopback_clients_and_refuse
             assert foreign.status_code == 403
 
 
+async def test_on_another_loopback_address_a_rebound_host_cannot_change_state(http_server: Any) -> None:
+    async with http_server("online_store", "--db", ":memory:", "--host", "127.0.0.2") as (url, _):
+        assert url.startswith("http://127.0.0.2:")
+        customer = {"name": "Rebound", "email": "rebound@example.org", "city": "Oslo", "tier": "gold"}
+        create = {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                  "params": {"name": "create_customer", "arguments": customer}}
+        async with httpx2.AsyncClient() as h:
+            modern = {**HEADERS, "MCP-Protocol-Version": "2026-07-28"}
+            assert (await h.post(url, json=create, headers={**modern, "Host": "evil.example.com"})).status_code == 421
+            assert (await h.post(url, json=INIT, headers={**HEADERS, "Host": "evil.example.com"})).status_code == 421
+            assert (await h.post(url, json=INIT, headers={**HEADERS, "Origin": "http://evil.example.com"})
+                    ).status_code == 403
+        async with Client(url) as c:
+            found = await c.call_tool("search_customers", {"email": "rebound@example.org"})
+            assert found.structured_content["total"] == 0  # type: ignore[index]
+
+
 async def test_with_a_token_only_clients_that_send_it_get_in(http_server: Any) -> None:
     async with http_server("online_store", "--db", ":memory:", "--token", "s3cret") as (url, _):
         async with httpx2.AsyncClient() as h:
