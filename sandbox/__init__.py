@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from tdscaling.sandbox._sandbox import ExecuteCodeOutput, Sandbox, open_sandbox
     from tdscaling.sandbox._select import BackendPlan, plan_backend
     from tdscaling.sandbox._server import build_sandbox_server
+    from tdscaling.sandbox._session_id import SessionId
     from tdscaling.sandbox._settings import BackendChoice, IsolationLevel, Limits, SandboxSettings
     from tdscaling.sandbox._workspace import FileInfo
 
@@ -51,6 +52,7 @@ _EXPORTS = {
     "SandboxError": "tdscaling.sandbox._errors",
     "SandboxSettings": "tdscaling.sandbox._settings",
     "SandboxUsageError": "tdscaling.sandbox._errors",
+    "SessionId": "tdscaling.sandbox._session_id",
     "WorkspacePathError": "tdscaling.sandbox._errors",
     "build_sandbox_server": "tdscaling.sandbox._server",
     "open_sandbox": "tdscaling.sandbox._sandbox",
@@ -79,6 +81,7 @@ __all__ = [
     "SandboxError",
     "SandboxSettings",
     "SandboxUsageError",
+    "SessionId",
     "WorkspacePathError",
     "build_sandbox_server",
     "open_sandbox",

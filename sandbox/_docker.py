@@ -10,7 +10,6 @@ here: ``execute(..., persistent=True)`` runs the code once and says so on stderr
 from __future__ import annotations
 
 import io
-import re
 import shlex
 import socket
 import tarfile
@@ -25,12 +24,12 @@ from tdscaling.sandbox._backend import IsolationReport, Layer
 from tdscaling.sandbox._errors import SandboxBrokenError, SandboxUsageError, WorkspacePathError
 from tdscaling.sandbox._process import CappedBuffer
 from tdscaling.sandbox._results import ExecutionResult, Language
+from tdscaling.sandbox._session_id import SessionId
 from tdscaling.sandbox._settings import SandboxSettings
 from tdscaling.sandbox._supervise import classify_limit, limit_note
 from tdscaling.sandbox._workspace import FileInfo, split_path
 
 _WORKSPACE = "/workspace"
-_SESSION_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
 def docker_client() -> Any:
@@ -139,8 +138,7 @@ class DockerBackend:
         )
 
     async def _container(self, session_id: str) -> _Container:
-        if not _SESSION_ID.match(session_id):
-            raise SandboxUsageError(f"session_id {session_id[:80]!r} is invalid: use 1-64 of A-Z a-z 0-9 _ . -")
+        session_id = SessionId(session_id)  # it is part of the container's name
         if session_id not in self._containers:
             try:
                 handle = await anyio.to_thread.run_sync(self._start_container, session_id)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import logging
 import os
-import re
-import shutil
 import tempfile
 import uuid
 from dataclasses import dataclass, field
@@ -17,17 +16,19 @@ import anyio
 from tdscaling.sandbox import _workspace
 from tdscaling.sandbox._backend import IsolationReport
 from tdscaling.sandbox._cgroups import CgroupParent, RunGroup
-from tdscaling.sandbox._errors import SandboxUsageError
+from tdscaling.sandbox._errors import SandboxError, SandboxUsageError
 from tdscaling.sandbox._isolation import LocalCapabilities, detect_local
 from tdscaling.sandbox._launch import Launch, build_launch
 from tdscaling.sandbox._persistent import PersistentWorker
+from tdscaling.sandbox._remove import remove_tree
 from tdscaling.sandbox._results import ExecutionResult, Language
 from tdscaling.sandbox._seccomp import deny_unix_sockets_bpf
+from tdscaling.sandbox._session_id import SessionId
 from tdscaling.sandbox._settings import SandboxSettings
 from tdscaling.sandbox._supervise import PendingRun, to_result
 from tdscaling.sandbox._workspace import FileInfo
 
-SESSION_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+logger = logging.getLogger(__name__)
 _SECCOMP_FD = 4
 _STATUS_FD = 5
 _CODE_FD = 3
@@ -48,7 +49,7 @@ class LocalBackend:
     def __init__(self, settings: SandboxSettings, *, capabilities: LocalCapabilities | None = None) -> None:
         self._settings = settings
         self._caps = capabilities
-        self._sessions: dict[str, _Session] = {}
+        self._sessions: dict[SessionId, _Session] = {}
         self._root: Path | None = None
         self._owns_root = False
         self._cgroups = CgroupParent(memory=None, pids=None)
@@ -84,7 +85,7 @@ class LocalBackend:
                 await self.close_session(session_id)
             self._cgroups.remove()
             if self._owns_root and self._root is not None:
-                shutil.rmtree(self._root, ignore_errors=True)
+                _remove_quietly(self._root.parent, self._root.name)
 
     # sessions
 
@@ -92,22 +93,18 @@ class LocalBackend:
         return _NOBODY if self._capabilities.mechanism == "unshare" and os.geteuid() == 0 else None
 
     def _session(self, session_id: str) -> _Session:
-        if not SESSION_ID.match(session_id):
-            raise SandboxUsageError(f"session_id {session_id[:80]!r} is invalid: use 1-64 of A-Z a-z 0-9 _ . -")
-        session = self._sessions.get(session_id)
+        name = SessionId(session_id)
+        session = self._sessions.get(name)
         if session is None:
             if self._root is None:
                 raise RuntimeError("LocalBackend is used outside 'async with'")
-            workspace = self._root / session_id
-            workspace.mkdir(mode=0o755, exist_ok=True)
-            if (owner := self._owner()) is not None:
-                os.chown(workspace, *owner)
-            session = self._sessions[session_id] = _Session(workspace=workspace)
+            workspace = _workspace.session_dir(self._root, name, owner=self._owner())
+            session = self._sessions[name] = _Session(workspace=workspace)
         return session
 
     async def close_session(self, session_id: str) -> None:
-        """Stop the session's interpreter and delete its workspace."""
-        session = self._sessions.pop(session_id, None)
+        """Stop the session's interpreter and delete its workspace (never anything outside the root)."""
+        session = self._sessions.pop(SessionId(session_id), None)
         if session is None:
             return
         with anyio.CancelScope(shield=True):
@@ -115,7 +112,7 @@ class LocalBackend:
                 await session.worker.aclose()
             if session.warm is not None:
                 await session.warm.aclose()
-            shutil.rmtree(session.workspace, ignore_errors=True)
+            _remove_quietly(session.workspace.parent, session.workspace.name)
 
     # launching
 
@@ -252,3 +249,11 @@ class LocalBackend:
         session = self._session(session_id)
         async with session.lock:
             return _workspace.list_files(session.workspace)
+
+
+def _remove_quietly(parent: Path, name: str) -> None:
+    """Remove ``parent/name`` at any depth; a failure is logged, never raised (this runs at reset and exit)."""
+    try:
+        remove_tree(parent, name)
+    except (OSError, SandboxError) as e:
+        logger.warning("could not remove %s: %s", parent / name, e)

@@ -13,10 +13,10 @@ from pydantic import Field
 
 from tdscaling.sandbox._backend import IsolationReport, SandboxBackend
 from tdscaling.sandbox._errors import SandboxUsageError
-from tdscaling.sandbox._local import SESSION_ID
 from tdscaling.sandbox._recorder import ExecutionRecord, Recorder
 from tdscaling.sandbox._results import ExecutionResult, Language
 from tdscaling.sandbox._select import BackendPlan, plan_backend
+from tdscaling.sandbox._session_id import SessionId
 from tdscaling.sandbox._settings import SandboxSettings
 from tdscaling.sandbox._workspace import FileInfo
 
@@ -66,11 +66,9 @@ class Sandbox:
                 await self.reset_session(session_id)
 
     @asynccontextmanager
-    async def _use(self, session_id: str) -> AsyncIterator[None]:
-        if not isinstance(session_id, str) or not SESSION_ID.match(session_id):
-            raise SandboxUsageError(
-                f"session_id {str(session_id)[:80]!r} is invalid: use 1-64 characters of A-Z a-z 0-9 _ . -"
-            )
+    async def _use(self, session_id: str) -> AsyncIterator[SessionId]:
+        """Hold ``session_id`` (checked: a name, never a path) busy for one call."""
+        session_id = SessionId(session_id)
         await self._expire_idle()
         if session_id not in self._last_used and len(self._last_used) >= self._settings.max_sessions:
             raise SandboxUsageError(
@@ -79,7 +77,7 @@ class Sandbox:
         self._busy[session_id] = self._busy.get(session_id, 0) + 1
         self._last_used[session_id] = time.monotonic()
         try:
-            yield
+            yield session_id
         finally:
             self._busy[session_id] -= 1
             self._last_used[session_id] = time.monotonic()
@@ -110,7 +108,7 @@ class Sandbox:
             raise SandboxUsageError(f"timeout_s must be in (0, {limits.timeout_s:g}] seconds, got {timeout_s!r}")
         if persistent and lang != "python":
             raise SandboxUsageError("persistent mode runs Python only; use language='python'")
-        async with self._use(session_id):
+        async with self._use(session_id) as session_id:
             started = _now()
             result = await self._backend.execute(
                 session_id, code, language=lang, timeout_s=timeout, persistent=persistent
@@ -142,24 +140,23 @@ class Sandbox:
         data = content.encode("utf-8", errors="surrogatepass")
         if len(data) > self._settings.max_file_bytes:
             raise SandboxUsageError(f"content has {len(data)} bytes; the limit is {self._settings.max_file_bytes}")
-        async with self._use(session_id):
+        async with self._use(session_id) as session_id:
             await self._backend.write_file(session_id, path, data)
         return len(data)
 
     async def read_file(self, path: str, *, session_id: str = "default") -> str:
         """The UTF-8 text of ``path`` in the workspace (undecodable bytes replaced)."""
-        async with self._use(session_id):
+        async with self._use(session_id) as session_id:
             data = await self._backend.read_file(session_id, path, max_bytes=self._settings.max_file_bytes)
         return data.decode("utf-8", errors="replace")
 
     async def list_files(self, *, session_id: str = "default") -> tuple[list[FileInfo], bool]:
-        async with self._use(session_id):
+        async with self._use(session_id) as session_id:
             return await self._backend.list_files(session_id)
 
     async def reset_session(self, session_id: str = "default") -> bool:
         """Delete the session's workspace and interpreter; True if it existed."""
-        if not isinstance(session_id, str) or not SESSION_ID.match(session_id):
-            raise SandboxUsageError(f"session_id {str(session_id)[:80]!r} is invalid")
+        session_id = SessionId(session_id)
         existed = self._last_used.pop(session_id, None) is not None
         self._busy.pop(session_id, None)
         await self._backend.close_session(session_id)

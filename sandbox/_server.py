@@ -17,10 +17,9 @@ from tdscaling.sandbox._errors import SandboxBrokenError, SandboxError, SandboxU
 from tdscaling.sandbox._recorder import RecentSummary
 from tdscaling.sandbox._sandbox import ExecuteCodeOutput, Sandbox, open_sandbox
 from tdscaling.sandbox._select import BackendPlan, checked, plan_backend
+from tdscaling.sandbox._session_id import SessionIdParam
 from tdscaling.sandbox._settings import SandboxSettings
 from tdscaling.sandbox._workspace import ALLOWED, FileInfo
-
-SessionId = Annotated[str, Field(description="workspace name: 1-64 of A-Z a-z 0-9 _ . - (default 'default')")]
 
 
 class WriteFileOutput(BaseModel):
@@ -136,7 +135,7 @@ def build_sandbox_server(
         timeout_s: Annotated[
             float | None, Field(description=f"wall-clock limit, at most {max_timeout:g} s (the default)")
         ] = None,
-        session_id: SessionId = "default",
+        session_id: SessionIdParam = "default",
         persistent: Annotated[
             bool, Field(description="python only: keep variables between calls in a live interpreter")
         ] = False,
@@ -157,7 +156,7 @@ def build_sandbox_server(
     async def write_file(
         path: Annotated[str, Field(description="relative path in the workspace")],
         content: Annotated[str, Field(description="the file's text")],
-        session_id: SessionId = "default",
+        session_id: SessionIdParam = "default",
     ) -> WriteFileOutput:
         try:
             written = await shared.get().write_file(path, content, session_id=session_id)
@@ -173,7 +172,7 @@ def build_sandbox_server(
     )
     async def read_file(
         path: Annotated[str, Field(description="relative path in the workspace")],
-        session_id: SessionId = "default",
+        session_id: SessionIdParam = "default",
     ) -> ReadFileOutput:
         try:
             content = await shared.get().read_file(path, session_id=session_id)
@@ -187,7 +186,7 @@ def build_sandbox_server(
             title="List files", read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
         ),
     )
-    async def list_files(session_id: SessionId = "default") -> ListFilesOutput:
+    async def list_files(session_id: SessionIdParam = "default") -> ListFilesOutput:
         try:
             files, truncated = await shared.get().list_files(session_id=session_id)
         except SandboxError as e:
@@ -204,7 +203,7 @@ def build_sandbox_server(
             open_world_hint=False,
         ),
     )
-    async def reset_session(session_id: SessionId = "default") -> ResetSessionOutput:
+    async def reset_session(session_id: SessionIdParam = "default") -> ResetSessionOutput:
         try:
             existed = await shared.get().reset_session(session_id)
         except SandboxError as e:

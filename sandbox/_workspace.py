@@ -2,12 +2,14 @@
 
 Every lookup walks the path one component at a time with ``openat(O_NOFOLLOW)`` from a descriptor of
 the workspace, so a symlink the sandboxed code planted (even one swapped in mid-call) can never lead
-the server outside. Each refusal says what is allowed.
+the server outside. Each refusal says what is allowed. The listing walks the same way, without
+recursion, and stops at ``_MAX_PARTS`` levels (deeper entries cannot be named by the file tools anyway).
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import stat
 from collections.abc import Iterator
@@ -15,11 +17,13 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from tdscaling.sandbox._errors import SandboxUsageError, WorkspacePathError
+from tdscaling.sandbox._errors import SandboxBrokenError, SandboxUsageError, WorkspacePathError
+from tdscaling.sandbox._session_id import SessionId
 
 ALLOWED = "paths are relative to the session workspace, without '..' and not through symlinks"
 _MAX_PARTS = 64
 _MAX_LIST = 2000
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 class FileInfo(BaseModel):
@@ -121,27 +125,83 @@ def read_file(root: Path, path: str, *, max_bytes: int) -> bytes:
         os.close(dir_fd)
 
 
-def _walk(directory: Path, prefix: str) -> Iterator[FileInfo]:
-    with os.scandir(directory) as entries:
-        for entry in sorted(entries, key=lambda e: e.name):
-            info = entry.stat(follow_symlinks=False)
-            rel = f"{prefix}{entry.name}"
-            if entry.is_symlink():
-                yield FileInfo(path=rel, kind="symlink", size=0)
-            elif entry.is_dir(follow_symlinks=False):
-                yield FileInfo(path=rel, kind="dir", size=0)
-                yield from _walk(Path(entry.path), rel + "/")
-            elif stat.S_ISREG(info.st_mode):
-                yield FileInfo(path=rel, kind="file", size=info.st_size)
-            else:
-                yield FileInfo(path=rel, kind="other", size=0)
+def session_dir(root: Path, session_id: SessionId, *, owner: tuple[int, int] | None = None) -> Path:
+    """The workspace of ``session_id``: a real directory directly under ``root`` (made if missing).
+
+    ``root/session_id`` must resolve to an entry of ``root`` itself, and an existing entry must be a
+    directory, not a symlink (a planted link would be bound into the sandbox, or deleted through).
+    """
+    name = SessionId(session_id)
+    workspace = root / name
+    if workspace.resolve(strict=False).parent != root.resolve():
+        raise SandboxBrokenError(f"the workspace of {name!r} would not lie directly in {root}")
+    top = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(name, 0o755, dir_fd=top)
+        try:
+            fd = os.open(name, _DIR_FLAGS, dir_fd=top)
+        except OSError as e:
+            raise SandboxBrokenError(f"{workspace} is not a plain directory ({e.strerror}); refusing to use it") from e
+        try:
+            if owner is not None:
+                os.fchown(fd, *owner)
+        finally:
+            os.close(fd)
+    finally:
+        os.close(top)
+    return workspace
+
+
+def _entries(fd: int) -> Iterator[os.DirEntry[str]]:
+    """A directory's entries by name, at most as many as a listing can show."""
+    with os.scandir(fd) as found:
+        return iter(sorted(itertools.islice(found, _MAX_LIST + 1), key=lambda e: e.name))
+
+
+def _info(entry: os.DirEntry[str], rel: str) -> FileInfo:
+    if entry.is_symlink():
+        return FileInfo(path=rel, kind="symlink", size=0)
+    if entry.is_dir(follow_symlinks=False):
+        return FileInfo(path=rel, kind="dir", size=0)
+    info = entry.stat(follow_symlinks=False)
+    if stat.S_ISREG(info.st_mode):
+        return FileInfo(path=rel, kind="file", size=info.st_size)
+    return FileInfo(path=rel, kind="other", size=0)
 
 
 def list_files(root: Path) -> tuple[list[FileInfo], bool]:
-    """Every entry under the workspace (symlinks listed, never followed) and whether the list was cut."""
+    """Every entry under the workspace (symlinks listed, never followed) and whether the list was cut.
+
+    Depth first in name order, without recursion; it is cut at ``_MAX_LIST`` entries and does not go
+    below ``_MAX_PARTS`` levels.
+    """
     found: list[FileInfo] = []
-    for item in _walk(root, ""):
-        if len(found) >= _MAX_LIST:
-            return found, True
-        found.append(item)
-    return found, False
+    top = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    stack: list[tuple[int, str, Iterator[os.DirEntry[str]]]] = [(top, "", iter(()))]
+    try:
+        stack[0] = (top, "", _entries(top))
+        while stack:
+            fd, prefix, entries = stack[-1]
+            entry = next(entries, None)
+            if entry is None:
+                os.close(fd)
+                stack.pop()
+                continue
+            if len(found) >= _MAX_LIST:
+                return found, True
+            item = _info(entry, prefix + entry.name)
+            found.append(item)
+            if item.kind != "dir":
+                continue
+            if len(stack) >= _MAX_PARTS:
+                return found, True
+            try:
+                child = os.open(entry.name, _DIR_FLAGS, dir_fd=fd)
+            except OSError:
+                continue  # swapped for a symlink, removed, or unreadable since it was read: not followed
+            stack.append((child, item.path + "/", _entries(child)))
+        return found, False
+    finally:
+        for fd, _, _ in stack:
+            os.close(fd)
