@@ -12,6 +12,7 @@ from pathlib import Path
 from tdscaling.sandbox._backend import IsolationReport, Layer
 from tdscaling.sandbox._cgroups import CgroupParent
 from tdscaling.sandbox._launch import Mechanism, build_launch
+from tdscaling.sandbox._mounts import tmpfs_works
 from tdscaling.sandbox._seccomp import deny_unix_sockets_bpf, seccomp_supported
 from tdscaling.sandbox._settings import IsolationLevel, Limits, SandboxSettings
 
@@ -29,6 +30,7 @@ class LocalCapabilities:
     memory_cgroup: bool
     pids_cgroup: bool
     report: IsolationReport
+    workspace_tmpfs: bool = False
 
 
 def _probe(mechanism: Mechanism, *, python: str, seccomp: bool) -> tuple[bool, str]:
@@ -155,6 +157,18 @@ def detect_local(settings: SandboxSettings, *, only: Mechanism | None = None) ->
             else "not writable here; processes are not capped",
         )
     )
+    workspace_tmpfs, tmpfs_why = tmpfs_works()
+    layers.append(
+        Layer(
+            name="workspace size cap",
+            active=workspace_tmpfs,
+            detail=f"a tmpfs of {settings.limits.workspace_mb} MB per session workspace"
+            if workspace_tmpfs
+            else f"{tmpfs_why}: the workspace is capped only per file ({settings.limits.file_size_mb} MB)",
+        )
+    )
+    if not workspace_tmpfs:
+        warnings.append("no workspace size cap: a program can fill the host disk with many files")
     layers.append(Layer(name="rlimits", active=True, detail="CPU seconds, file size, open files, no core dumps"))
     layers.append(
         Layer(
@@ -176,4 +190,4 @@ def detect_local(settings: SandboxSettings, *, only: Mechanism | None = None) ->
         warnings=warnings,
         interpreter=python,
     )
-    return LocalCapabilities(mechanism, seccomp, memory_cgroup, pids_cgroup, report)
+    return LocalCapabilities(mechanism, seccomp, memory_cgroup, pids_cgroup, report, workspace_tmpfs)

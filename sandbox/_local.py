@@ -16,9 +16,10 @@ import anyio
 from tdscaling.sandbox import _workspace
 from tdscaling.sandbox._backend import IsolationReport
 from tdscaling.sandbox._cgroups import CgroupParent, RunGroup
-from tdscaling.sandbox._errors import SandboxError, SandboxUsageError
+from tdscaling.sandbox._errors import SandboxBrokenError, SandboxError, SandboxUsageError
 from tdscaling.sandbox._isolation import LocalCapabilities, detect_local
 from tdscaling.sandbox._launch import Launch, build_launch
+from tdscaling.sandbox._mounts import is_mount_point, mount_tmpfs, unmount
 from tdscaling.sandbox._persistent import PersistentWorker
 from tdscaling.sandbox._remove import remove_tree
 from tdscaling.sandbox._results import ExecutionResult, Language
@@ -99,6 +100,11 @@ class LocalBackend:
             if self._root is None:
                 raise RuntimeError("LocalBackend is used outside 'async with'")
             workspace = _workspace.session_dir(self._root, name, owner=self._owner())
+            if self._capabilities.workspace_tmpfs and not is_mount_point(workspace):
+                try:
+                    mount_tmpfs(workspace, size_mb=self._settings.limits.workspace_mb, owner=self._owner())
+                except OSError as e:
+                    raise SandboxBrokenError(f"cannot mount the workspace's tmpfs: {e.strerror}") from e
             session = self._sessions[name] = _Session(workspace=workspace)
         return session
 
@@ -252,8 +258,11 @@ class LocalBackend:
 
 
 def _remove_quietly(parent: Path, name: str) -> None:
-    """Remove ``parent/name`` at any depth; a failure is logged, never raised (this runs at reset and exit)."""
+    """Unmount and remove ``parent/name`` at any depth; a failure is logged, never raised (this runs at reset
+    and exit)."""
     try:
+        if is_mount_point(parent / name):
+            unmount(parent / name)
         remove_tree(parent, name)
     except (OSError, SandboxError) as e:
         logger.warning("could not remove %s: %s", parent / name, e)

@@ -24,6 +24,10 @@ class Limits(BaseModel):
     file_size_mb: int = Field(default=64, ge=1, le=1 << 20, description="largest file a program may write")
     open_files: int = Field(default=256, ge=16, le=65536, description="open file descriptors (RLIMIT_NOFILE)")
     tmp_mb: int = Field(default=64, ge=1, le=1 << 20, description="size of the private /tmp")
+    workspace_mb: int = Field(
+        default=256, ge=1, le=1 << 20,
+        description="size of each session's workspace (a tmpfs where the host allows mounting; see sandbox check)",
+    )
 
 
 class SandboxSettings(BaseModel):

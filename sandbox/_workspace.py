@@ -87,8 +87,13 @@ def write_file(root: Path, path: str, data: bytes, *, owner: tuple[int, int] | N
             if owner is not None:
                 os.fchown(fd, *owner)
             view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
+            try:
+                while view:
+                    view = view[os.write(fd, view) :]
+            except OSError as e:  # ENOSPC: the workspace's size cap; EFBIG: the file size limit
+                with contextlib.suppress(OSError):
+                    os.unlink(parts[-1], dir_fd=dir_fd)  # no half-written file is left behind
+                raise SandboxUsageError(f"cannot write {path!r}: {e.strerror} (the workspace is full)") from e
         finally:
             os.close(fd)
     finally:

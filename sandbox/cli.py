@@ -53,6 +53,7 @@ def _settings(
     max_procs: str | None,
     output_kb: str | None,
     workspace: Path | None = None,
+    workspace_mb: str | None = None,
 ) -> SandboxSettings:
     from pydantic import ValidationError
 
@@ -63,6 +64,7 @@ def _settings(
         "memory_mb": _number("--memory-mb", memory_mb, int),
         "max_procs": _number("--max-procs", max_procs, int),
         "output_kb": _number("--output-kb", output_kb, int),
+        "workspace_mb": _number("--workspace-mb", workspace_mb, int),
     }
     try:
         limits = Limits(**{k: v for k, v in limit_values.items() if v is not None})
@@ -84,6 +86,8 @@ _TIMEOUT_OPT = typer.Option(None, "--timeout-s", metavar="SECONDS", help="wall-c
 _MEMORY_OPT = typer.Option(None, "--memory-mb", metavar="MB", help="memory of a run's process tree [512]")
 _PROCS_OPT = typer.Option(None, "--max-procs", metavar="N", help="processes and threads at once [64]")
 _OUTPUT_OPT = typer.Option(None, "--output-kb", metavar="KIB", help="cap on stdout and on stderr each [64]")
+_WORKSPACE_MB_OPT = typer.Option(None, "--workspace-mb", metavar="MB",
+                                 help="size cap of each session's workspace, where the host allows it [256]")
 
 
 def serve(
@@ -98,6 +102,7 @@ def serve(
     max_procs: str | None = _PROCS_OPT,
     output_kb: str | None = _OUTPUT_OPT,
     workspace: Path | None = typer.Option(None, "--workspace", help="directory for session workspaces [a temp dir]"),
+    workspace_mb: str | None = _WORKSPACE_MB_OPT,
     token: str | None = typer.Option(None, "--token", envvar="TDSCALING_TOKEN",
                                      help="HTTP: clients must send Authorization: Bearer TOKEN"),
     insecure: bool = typer.Option(False, "--insecure", help="allow a non-loopback --host with no token "
@@ -135,6 +140,7 @@ def serve(
         max_procs=max_procs,
         output_kb=output_kb,
         workspace=workspace,
+        workspace_mb=workspace_mb,
     )
     import anyio
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -31,6 +33,22 @@ def test_check_json_reports_the_level_and_every_layer() -> None:
     report = json.loads(result.stdout)
     assert report["level"] == "strong" and report["mechanism"] == "bwrap"
     assert {layer["name"] for layer in report["layers"]} >= {"bubblewrap", "memory cgroup", "pids cgroup"}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a workspace tmpfs needs root")
+def test_check_reports_the_workspace_size_cap_and_says_when_the_host_refuses_it() -> None:
+    capped = subprocess.run([_tdscaling(), "sandbox", "check", "--json", "--backend", "local"], capture_output=True,
+                            text=True, timeout=60)
+    layers = {layer["name"]: layer for layer in json.loads(capped.stdout)["layers"]}
+    assert layers["workspace size cap"]["active"] and "256 MB" in layers["workspace size cap"]["detail"]
+    # Without CAP_SYS_ADMIN no tmpfs can be mounted: the report must say the cap is absent, not pretend.
+    uncapped = subprocess.run(["setpriv", "--inh-caps=-sys_admin", "--bounding-set=-sys_admin", _tdscaling(),
+                               "sandbox", "check", "--json", "--backend", "local"], capture_output=True, text=True,
+                              timeout=60)
+    report = json.loads(uncapped.stdout)
+    layers = {layer["name"]: layer for layer in report["layers"]}
+    assert not layers["workspace size cap"]["active"] and "refused" in layers["workspace size cap"]["detail"]
+    assert any("no workspace size cap" in w for w in report["warnings"])
 
 
 def test_run_file_prints_the_output_and_exits_with_the_programs_code(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import anyio
 import pytest
 
-from tdscaling.sandbox import WorkspacePathError
+from tdscaling.sandbox import SandboxUsageError, WorkspacePathError
 
 pytestmark = pytest.mark.anyio
 OpenSandbox = Callable[..., Any]
@@ -268,3 +268,31 @@ async def test_path_traversal_and_symlinks_out_are_refused_by_the_file_tools(
                 await sandbox.write_file(path, "x", session_id="t")
         files, _ = await sandbox.list_files(session_id="t")
     assert {(f.path, f.kind) for f in files} == {("link", "symlink"), ("dirlink", "symlink")}
+
+
+async def test_a_program_cannot_fill_more_than_the_workspace_cap_and_a_reset_frees_it(
+    open_for: OpenSandbox, strong_id: str
+) -> None:
+    fill = (
+        "import os\n"
+        "written = 0\n"
+        "try:\n"
+        "    for i in range(64):\n"
+        "        with open(f'fill{i}.bin', 'wb') as f:\n"
+        "            f.write(b'x' * (1 << 20))\n"
+        "        written += 1 << 20\n"
+        "except OSError as e:\n"
+        "    print('stopped', e.errno, written)\n"
+    )
+    async with open_for(strong_id, strong=True, workspace_mb=8) as sandbox:
+        result = await sandbox.execute(fill, session_id="fill")
+        stopped, errno, written = result.stdout.split()
+        assert (stopped, int(errno)) == ("stopped", 28), result  # ENOSPC at the cap, not 64 MiB later
+        assert int(written) <= 8 << 20
+        with pytest.raises(SandboxUsageError, match="workspace is full"):
+            await sandbox.write_file("more.txt", "y" * (2 << 20), session_id="fill")
+        files, _ = await sandbox.list_files(session_id="fill")
+        assert "more.txt" not in {f.path for f in files}  # nothing half-written is left
+        await sandbox.reset_session("fill")
+        again = await sandbox.execute(fill, session_id="fill")
+        assert again.stdout.split()[0] == "stopped" and int(again.stdout.split()[2]) >= 6 << 20
