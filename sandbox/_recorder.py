@@ -1,9 +1,18 @@
-"""The execution record: one JSON line per execution, flushed (and fsync'd) before the tool replies."""
+"""The execution record: one JSON line per execution, flushed (and fsync'd) before the tool replies.
+
+Code may hold any string a caller can send, lone UTF-16 surrogates included (JSON spells one as
+``"\\ud800"``; a model's repaired arguments can carry one). UTF-8 cannot encode such a character, so a
+record made with the default encoder failed and the run that had happened left no line. ``json_line``
+writes every other character as itself and a lone surrogate as the JSON escape ``\\udXXX``: the line is
+valid UTF-8 and JSON, and reading it back gives exactly the recorded string.
+"""
 
 from __future__ import annotations
 
 import collections
+import json
 import os
+import re
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
@@ -30,6 +39,15 @@ class ExecutionRecord(ExecutionResult):
     isolation_warnings: list[str]
     started_at: str
     ended_at: str
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def json_line(record: BaseModel) -> bytes:
+    """``record`` as one line of UTF-8 JSON, lone surrogates escaped (never dropped, never an error)."""
+    text = json.dumps(record.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":"))
+    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text).encode("utf-8") + b"\n"
 
 
 class Recorder:
@@ -68,7 +86,7 @@ class Recorder:
         with anyio.CancelScope(shield=True):
             async with self._lock:
                 if self._file is not None:
-                    line = record.model_dump_json().encode() + b"\n"
+                    line = json_line(record)
                     await anyio.to_thread.run_sync(self._write, line)
                 self._recent.append(record)
 

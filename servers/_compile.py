@@ -206,7 +206,7 @@ def argument_errors(tool: CompiledTool, args: Mapping[str, Any]) -> list[str]:
         elif e.validator == "additionalProperties":
             for k in sorted(set(args) - set(props) - seen):
                 seen.add(k)
-                shown = k if len(k) <= 40 else k[:37] + "..."
+                shown = printable(k if len(k) <= 40 else k[:37] + "...")
                 out.append(f"Unknown argument '{shown}'; this tool takes {', '.join(props) or 'no arguments'}.")
         elif e.path:
             name = str(e.path[0])
@@ -217,6 +217,39 @@ def argument_errors(tool: CompiledTool, args: Mapping[str, Any]) -> list[str]:
             out.append("The arguments must be a JSON object.")
     if isinstance(args, Mapping):
         out += _number_errors(tool.bound.spec, args, seen)
+        out += _text_errors(args, seen)
+    return out
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """``text`` with lone surrogates written as ``\\udXXX``: caller text echoed in a reply must stay encodable."""
+    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _lone_surrogate(value: Any) -> str | None:
+    """The first lone surrogate in ``value`` (strings, and the keys and items of objects and arrays), if any."""
+    if isinstance(value, str):
+        found = _LONE_SURROGATE.search(value)
+        return found.group() if found else None
+    if isinstance(value, Mapping):
+        return next((s for k, v in value.items() if (s := _lone_surrogate(k) or _lone_surrogate(v))), None)
+    if isinstance(value, list):
+        return next((s for v in value if (s := _lone_surrogate(v))), None)
+    return None
+
+
+def _text_errors(args: Mapping[str, Any], seen: set[str]) -> list[str]:
+    """Text that is not Unicode: a lone UTF-16 surrogate (JSON can spell one, ``"\\ud800"``; SQLite cannot
+    store it) is the caller's mistake, named like any other."""
+    out = []
+    for name, value in args.items():
+        if name not in seen and (char := _lone_surrogate(value)) is not None:
+            seen.add(name)
+            out.append(f"Argument '{printable(name)}' holds a lone surrogate (\\u{ord(char):04x}), which is not "
+                       "text; send valid Unicode (a surrogate only appears as half of a pair).")
     return out
 
 

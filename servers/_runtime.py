@@ -25,7 +25,7 @@ from mcp.shared.exceptions import MCPError
 from ._call import ToolFailure
 from ._catalog import Catalog, domain_digest
 from ._cluster_spec import ClusterSpec
-from ._compile import Compiled, argument_errors, compile_cluster
+from ._compile import Compiled, argument_errors, compile_cluster, printable
 from ._errors import SpecError
 from ._seed import Templates, cluster_tables, seed_store
 from ._semantics import execute
@@ -113,7 +113,7 @@ class ClusterRuntime:
         tool = self._compiled.tools.get(name)
         if tool is None:
             known = ", ".join(self._compiled.tools)
-            return _error(f"Unknown tool '{name[:80]}'. The tools of this service are: {known}.")
+            return _error(f"Unknown tool '{printable(name[:80])}'. The tools of this service are: {known}.")
         args = arguments or {}
         problems = argument_errors(tool, args)
         if problems:

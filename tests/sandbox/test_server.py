@@ -68,6 +68,25 @@ async def test_execute_code_is_recorded_before_the_reply(tmp_path: Path) -> None
     assert record["backend"] == "local" and record["started_at"] <= record["ended_at"]
 
 
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_code_holding_lone_surrogates_runs_and_is_recorded_with_them_escaped(tmp_path: Path, mode: str) -> None:
+    # JSON can spell a lone surrogate ("\ud800") and a model's repaired arguments can carry one.
+    cases = [("echo 'half \ud800 of a pair'; echo ran", "bash"), ("print('ran')  # \udcff", "python")]
+    async with Client(build_sandbox_server(_settings(tmp_path)), mode=mode) as client:  # type: ignore[arg-type]
+        results = [await client.call_tool("execute_code", {"code": code, "language": language, "session_id": "sur"})
+                   for code, language in cases]
+        recent = json.loads((await client.read_resource("sandbox://executions/recent")).contents[0].text)  # type: ignore[union-attr]
+    assert all(not r.is_error and r.structured_content is not None for r in results), results
+    assert results[0].structured_content["stdout"].endswith("ran\n")  # type: ignore[index]
+    raw = (tmp_path / "record.jsonl").read_bytes()
+    lines = raw.decode("utf-8").splitlines()  # valid UTF-8, one line per execution, none missing
+    assert [json.loads(line)["code"] for line in lines] == [code for code, _ in cases]
+    assert [json.loads(line)["record_id"] for line in lines] == [
+        r.structured_content["record_id"] for r in results]  # type: ignore[index]
+    assert b"\\ud800" in raw and b"\\udcff" in raw  # escaped, not dropped or replaced
+    assert [r["record_id"] for r in recent] == [json.loads(line)["record_id"] for line in lines]
+
+
 async def test_bad_input_gives_a_tool_error_with_a_clear_message(tmp_path: Path) -> None:
     settings = _settings(tmp_path).model_copy(update={"max_code_bytes": 1000})
     cases = [

@@ -29,6 +29,10 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
                      "placed_on": "yesterday"}, "'total'"),
     ("search_orders", {"limit": -1, "offset": -5}, "'limit'"),
     ("nope", {"order_id": "ORD-000001"}, "Unknown tool 'nope'"),
+    ("create_customer", {"name": "A\ud800b", "email": "s@example.org", "city": "Oslo", "tier": "gold"},
+     "Argument 'name' holds a lone surrogate (\\ud800)"),
+    ("search_customers", {"city": "\udcff"}, "Argument 'city' holds a lone surrogate"),
+    ("search_customers", {"\ud800": 1}, "Unknown argument '"),  # the auto-mode client replaces it on the way
     ("x" * 100_000, {}, "Unknown tool"),
 ]
 

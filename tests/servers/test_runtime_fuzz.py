@@ -27,7 +27,9 @@ DOMAINS = CATALOG.names()
 WILD_NUMBERS = (st.floats(allow_nan=True, allow_infinity=True)
                 | st.sampled_from([float("nan"), float("inf"), float("-inf"), 1e20, -1e300, 10**30, 2**63, 0.005,
                                    0.004, 1.001, 1e-9]))
-JSON = st.recursive(st.none() | st.booleans() | st.integers() | WILD_NUMBERS | st.text(max_size=20),
+# Text as JSON can spell it: lone surrogates included ("\ud800" parses to one), which SQLite cannot store.
+WILD_TEXT = st.text(max_size=20) | st.text(st.characters(categories=("Cs", "Ll", "Nd")), min_size=1, max_size=8)
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | WILD_NUMBERS | WILD_TEXT,
                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
                     max_leaves=6)
 
@@ -54,7 +56,7 @@ def _value(schema: dict[str, Any], ids: dict[str, list[str]]) -> st.SearchStrate
         return plain.map(lambda x: round(x, 2)) | plain.map(lambda x: round(x, 3)) | WILD_NUMBERS
     if ty == "boolean":
         return st.booleans()
-    return st.text(min_size=1, max_size=40)
+    return st.text(min_size=1, max_size=40) | WILD_TEXT.filter(bool)
 
 
 @st.composite

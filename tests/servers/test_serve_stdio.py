@@ -90,3 +90,29 @@ async def test_malformed_requests_get_protocol_errors_and_the_server_keeps_servi
         await proc.stdin.aclose()
         with anyio.fail_after(15):
             await proc.wait()
+
+
+async def test_lone_surrogates_over_stdio_never_reach_a_tool_and_the_server_keeps_serving(
+        tmp_path: Path, serve_command: list[str]) -> None:
+    # The SDK's JSON parser refuses a lone surrogate escape ("\ud800") before any tool runs (in process, where
+    # the harness talks to clusters, it does arrive: test_runtime_bad_input holds that it is a caller error).
+    with (tmp_path / "err.log").open("wb") as err:
+        proc = await anyio.open_process([*serve_command, "serve", "online_store", "--db", ":memory:"], stderr=err)
+    async with proc:
+        raw = _Raw(proc)
+        await raw.send(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": "raw", "version": "0"}}}).encode())
+        assert "result" in await raw.reply(1)
+        await raw.send(b'{"jsonrpc": "2.0", "method": "notifications/initialized"}')
+        # json.dumps writes a lone surrogate as the escape \ud800, exactly what a careless client sends
+        await raw.send(_call(2, "create_customer", {"name": "A\ud800", "email": "lone.surrogate@example.net",
+                                                     "city": "Oslo", "tier": "gold"}))
+        await raw.send(_call(3, "nope\udcff", {}))
+        await raw.send(_call(4, "search_customers", {"email": "lone.surrogate@example.net"}))
+        assert (await raw.reply(4))["result"]["structuredContent"]["total"] == 0  # nothing was created
+        assert proc.stdin is not None
+        await proc.stdin.aclose()
+        with anyio.fail_after(15):
+            await proc.wait()
+    assert "Traceback" not in (tmp_path / "err.log").read_text()
