@@ -129,10 +129,14 @@ class PersistentWorker:
         pids_refused = (group.pids_refusals() if group else 0) - pids_before
         cpu_ms: float | None
         rss: int | None
+        blinded = False
         if reply is not None:
             fields = json.loads(reply)
             exit_code, timed_out = int(fields["exit_code"]), bool(fields["timed_out"])
             cpu_ms, rss = float(fields["cpu_ms"]), int(fields["max_rss_kb"])
+            blinded = bool(fields.get("blinded"))
+            if blinded:  # the worker is exiting: later cells would have run with no output at all
+                await self.aclose()
         else:
             status = self._child.status if self._child else None
             exit_code = status.exit_code if status else 137
@@ -150,8 +154,13 @@ class PersistentWorker:
             truncated=out.truncated or err.truncated,
             limits=self._limits,
         )
-        restarted = reply is None
-        note = "[sandbox] the interpreter was restarted: variables from earlier cells are gone\n" if restarted else ""
+        restarted = reply is None or blinded
+        note = ""
+        if blinded:
+            note = ("[sandbox] the cell closed or replaced stdout/stderr (fd 1 or 2), which would hide every later "
+                    "cell's output; the interpreter was restarted: variables from earlier cells are gone\n")
+        elif restarted:
+            note = "[sandbox] the interpreter was restarted: variables from earlier cells are gone\n"
         return ExecutionResult(
             stdout=out.text(),
             stderr=err.text() + limit_note(limit, self._limits, out.dropped + err.dropped) + note,

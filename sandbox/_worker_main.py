@@ -3,7 +3,9 @@
 Protocol: one JSON request per line on fd 0 (``{"code": str, "timeout_s": float}``), one JSON reply
 per line on fd 3. User output goes to the real fds 1 and 2, which the server reads and caps. A cell
 that overruns its time is interrupted with SIGALRM (the session survives); a cell that does not
-return to the bytecode loop is killed by the server, which then starts a new interpreter.
+return to the bytecode loop is killed by the server, which then starts a new interpreter. A cell that
+closes or replaces fd 1 or 2 (or closes the original ``sys.stdout``/``sys.stderr``) would hide every later
+cell's output: the reply says ``blinded`` and the interpreter exits, so the server starts a fresh one.
 """
 
 import json
@@ -37,6 +39,22 @@ def _exit_code(exc: SystemExit) -> int:
     return 1
 
 
+def _identity(fd: int) -> object:
+    try:
+        info = os.fstat(fd)
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino)
+
+
+def _blinded(outputs: dict[int, object]) -> bool:
+    """The cell took away the pipes the server reads (fd 1 or 2), or closed the streams that write to them."""
+    streams = (sys.__stdout__, sys.__stderr__)
+    return any(_identity(fd) != identity for fd, identity in outputs.items()) or any(
+        stream is None or stream.closed for stream in streams
+    )
+
+
 def main() -> None:
     requests = os.fdopen(os.dup(0), "rb")
     replies = os.fdopen(os.dup(3), "wb", buffering=0)
@@ -44,6 +62,7 @@ def main() -> None:
     os.dup2(null, 0)
     os.close(null)
     os.close(3)
+    outputs = {fd: _identity(fd) for fd in (1, 2)}
     namespace = {"__name__": "__main__", "__builtins__": __builtins__}
     signal.signal(signal.SIGALRM, _on_alarm)
     for line in requests:
@@ -69,13 +88,17 @@ def main() -> None:
                 stream.flush()
             except (OSError, ValueError):
                 pass
+        blinded = _blinded(outputs)
         reply = {
             "exit_code": exit_code,
             "timed_out": interrupted,
             "cpu_ms": round(_cpu_ms() - cpu_before, 3),
             "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            "blinded": blinded,
         }
         replies.write(json.dumps(reply).encode() + b"\n")
+        if blinded:
+            return
 
 
 if __name__ == "__main__":

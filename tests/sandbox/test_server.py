@@ -230,3 +230,26 @@ async def test_the_http_sandbox_on_another_loopback_address_needs_its_token_and_
                 await process.wait()
     assert result.structured_content is not None and result.structured_content["stdout"] == "with the token\n"
     assert record.read_text().count("\n") == 1  # only the call with the token ran
+
+
+@pytest.mark.parametrize("blinding", [
+    "import os\nos.close(1)\nos.close(2)",
+    "import os\nos.dup2(os.open('/dev/null', os.O_WRONLY), 1)",
+    "import sys\nsys.stdout.close()",
+])
+async def test_a_persistent_cell_that_blinds_its_session_is_detected_and_the_interpreter_restarted(
+        tmp_path: Path, blinding: str) -> None:
+    async with Client(build_sandbox_server(_settings(tmp_path))) as client:
+
+        async def cell(code: str) -> dict[str, object]:
+            result = await client.call_tool("execute_code", {"code": code, "persistent": True, "session_id": "b"})
+            assert result.structured_content is not None, result
+            return result.structured_content
+
+        assert (await cell("kept = 41"))["interpreter_restarted"] is False
+        blinded = await cell(blinding)
+        assert blinded["interpreter_restarted"] is True
+        assert "closed or replaced stdout/stderr" in str(blinded["stderr"])
+        after = await cell("print('visible again', 'kept' in globals())\nimport sys\nprint('err', file=sys.stderr)")
+    assert after["stdout"] == "visible again False\n" and after["stderr"] == "err\n"
+    assert after["exit_code"] == 0 and after["interpreter_restarted"] is False
