@@ -131,6 +131,13 @@ class Harness:
                                  user=user, limits=limits, seed=seed, attempt=attempt, gold_check=check,
                                  validators=self.validators)
 
+    def remove_sandbox_leftovers(self) -> list[Path]:
+        """Remove the temp folders, workspace mounts and cgroups that sandboxes of killed processes left
+        (a ``kill -9`` cannot clean up; see ``tdscaling.sandbox.remove_leftovers``)."""
+        from tdscaling.sandbox import remove_leftovers
+
+        return remove_leftovers()
+
     @asynccontextmanager
     async def keep_sandbox(self) -> AsyncIterator[None]:
         """Hold the sandbox up for a batch of episodes.

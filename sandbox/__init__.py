@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         SandboxUsageError,
         WorkspacePathError,
     )
+    from tdscaling.sandbox._leftovers import remove_leftovers
     from tdscaling.sandbox._local import LocalBackend
     from tdscaling.sandbox._recorder import ExecutionRecord
     from tdscaling.sandbox._results import ExecutionResult, Language, LimitHit
@@ -57,6 +58,7 @@ _EXPORTS = {
     "build_sandbox_server": "tdscaling.sandbox._server",
     "open_sandbox": "tdscaling.sandbox._sandbox",
     "plan_backend": "tdscaling.sandbox._select",
+    "remove_leftovers": "tdscaling.sandbox._leftovers",
 }
 
 __all__ = [
@@ -86,6 +88,7 @@ __all__ = [
     "build_sandbox_server",
     "open_sandbox",
     "plan_backend",
+    "remove_leftovers",
 ]
 
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import signal
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +42,63 @@ def _own_paths(proc_cgroup: str) -> dict[str, str]:
             for controller in parts[1].split(","):
                 paths[controller] = parts[2]
     return paths
+
+
+def _own_bases() -> list[Path]:
+    """Where this process's groups live, one directory per writable v1 controller (parents are made inside)."""
+    try:
+        mountinfo = Path("/proc/self/mountinfo").read_text()
+        own = _own_paths(Path("/proc/self/cgroup").read_text())
+    except OSError:
+        return []
+    return [mount / own.get(controller, "/").lstrip("/") for controller, mount in _v1_mounts(mountinfo).items()]
+
+
+def _kill_members(group: Path) -> bool:
+    """SIGKILL every process in ``group``; True when there were any."""
+    try:
+        members = [int(pid) for pid in (group / "cgroup.procs").read_text().split()]
+    except (OSError, ValueError):
+        return False
+    for pid in members:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return bool(members)
+
+
+def _remove_group(group: Path) -> None:
+    """Kill what is in ``group`` and remove it; a group whose last process is still exiting is retried."""
+    for _ in range(1000):
+        try:
+            group.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError as e:
+            if e.errno != errno.EBUSY:
+                return
+            _kill_members(group)
+
+
+def remove_stale_parents(alive: Callable[[int], bool], owned: re.Pattern[str]) -> list[Path]:
+    """Remove parent groups named by ``owned`` (group 1: the owner's pid) whose owner is not ``alive``,
+    with every run group inside them (their processes are killed first)."""
+    removed = []
+    for base in _own_bases():
+        try:
+            children = sorted(p for p in base.iterdir() if p.is_dir())
+        except OSError:
+            continue
+        for parent in children:
+            found = owned.fullmatch(parent.name)
+            if found is None or alive(int(found.group(1))):
+                continue
+            for group in [p for p in parent.iterdir() if p.is_dir()]:
+                _remove_group(group)
+            _remove_group(parent)
+            if not parent.exists():
+                removed.append(parent)
+    return removed
 
 
 @dataclass
@@ -185,15 +244,5 @@ class RunGroup:
         """Kill what is left and remove the groups; a group whose last process is still exiting is retried."""
         self.kill_all()
         for path in (self.memory, self.pids, self.cpuacct):
-            if path is None:
-                continue
-            for _ in range(1000):
-                try:
-                    path.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError as e:
-                    if e.errno != errno.EBUSY:
-                        break
-                    self.kill_all()
+            if path is not None:
+                _remove_group(path)

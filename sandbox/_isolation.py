@@ -13,6 +13,7 @@ from tdscaling.sandbox._backend import IsolationReport, Layer
 from tdscaling.sandbox._cgroups import CgroupParent
 from tdscaling.sandbox._launch import Mechanism, build_launch
 from tdscaling.sandbox._mounts import tmpfs_works
+from tdscaling.sandbox._ownership import owned_prefix
 from tdscaling.sandbox._seccomp import deny_unix_sockets_bpf, seccomp_supported
 from tdscaling.sandbox._settings import IsolationLevel, Limits, SandboxSettings
 
@@ -39,7 +40,7 @@ def _probe(mechanism: Mechanism, *, python: str, seccomp: bool) -> tuple[bool, s
         return False, "bwrap is not installed (apt-get install bubblewrap)"
     if mechanism == "unshare" and shutil.which("unshare") is None:
         return False, "unshare is not installed"
-    with tempfile.TemporaryDirectory(prefix="tdscaling-sandbox-probe-") as workspace:
+    with tempfile.TemporaryDirectory(prefix=owned_prefix("probe")) as workspace:
         if mechanism == "unshare" and os.geteuid() == 0:
             os.chown(workspace, 65534, 65534)
         launch = build_launch(
@@ -136,7 +137,7 @@ def detect_local(settings: SandboxSettings, *, only: Mechanism | None = None) ->
                 "NO ISOLATION: code runs as a plain subprocess with this server's user, files and network. "
                 "Only rlimits and the wall-clock kill apply. Do not run untrusted code."
             )
-    probe_parent = CgroupParent.create(f"tdscaling-sandbox-probe-{os.getpid()}")
+    probe_parent = CgroupParent.create(owned_prefix("probe") + "cgroup")
     memory_cgroup, pids_cgroup = probe_parent.memory is not None, probe_parent.pids is not None
     probe_parent.remove()
     layers.append(

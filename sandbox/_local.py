@@ -20,6 +20,7 @@ from tdscaling.sandbox._errors import SandboxBrokenError, SandboxError, SandboxU
 from tdscaling.sandbox._isolation import LocalCapabilities, detect_local
 from tdscaling.sandbox._launch import Launch, build_launch
 from tdscaling.sandbox._mounts import is_mount_point, mount_tmpfs, unmount
+from tdscaling.sandbox._ownership import owned_prefix
 from tdscaling.sandbox._persistent import PersistentWorker
 from tdscaling.sandbox._remove import remove_tree
 from tdscaling.sandbox._results import ExecutionResult, Language
@@ -69,13 +70,13 @@ class LocalBackend:
         if self._caps is None:
             self._caps = await anyio.to_thread.run_sync(detect_local, self._settings)
         if self._settings.workspace_root is None:
-            self._root, self._owns_root = Path(tempfile.mkdtemp(prefix="tdscaling-sandbox-")), True
+            self._root, self._owns_root = Path(tempfile.mkdtemp(prefix=owned_prefix())), True
         else:
             self._root = self._settings.workspace_root
             self._root.mkdir(parents=True, exist_ok=True)
         self._root.chmod(0o711)  # nobody (unshare mode) must traverse it; listing stays private
         if self._caps.memory_cgroup or self._caps.pids_cgroup:
-            self._cgroups = CgroupParent.create(f"tdscaling-sandbox-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+            self._cgroups = CgroupParent.create(owned_prefix() + uuid.uuid4().hex[:8])
         return self
 
     async def __aexit__(

@@ -17,6 +17,8 @@ import tempfile
 from functools import cache
 from pathlib import Path
 
+from tdscaling.sandbox._ownership import owned_prefix
+
 _MS_NOSUID = 0x2
 _MS_NODEV = 0x4
 _MNT_DETACH = 0x2
@@ -56,7 +58,7 @@ def is_mount_point(path: Path) -> bool:
 
 def tmpfs_works() -> tuple[bool, str]:
     """Try to mount and unmount a small tmpfs now; (works, why not)."""
-    with tempfile.TemporaryDirectory(prefix="tdscaling-sandbox-probe-") as probe:
+    with tempfile.TemporaryDirectory(prefix=owned_prefix("probe")) as probe:
         try:
             mount_tmpfs(Path(probe), size_mb=1)
         except OSError as e:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import platform
 import random
 import time
@@ -43,6 +44,7 @@ from ._planner import Planner, PlanningFailure
 from ._report import write_report
 from ._writer import GoalWriter
 
+logger = logging.getLogger(__name__)
 StrategyName = Literal["evolve", "uniform", "quantity"]
 RETRIES = 3  # other clusters tried when a task's cluster cannot give its mode
 FILES = ("trajectories.jsonl", "rejected.jsonl", "failures.jsonl", "clusters.jsonl", "rounds.jsonl",
@@ -336,6 +338,9 @@ class SynthRun:
             raise SpecError("is a file; --out takes a directory", source=str(self.out))
         pool = _initial_pool(self.config, self.catalog, self.domains)  # a bad input fails before any file is written
         self._prepare()
+        if self.resume:  # the killed run could not clean up after its sandbox
+            for path in self.harness.remove_sandbox_leftovers():
+                logger.info("removed %s, left by a sandbox whose process is gone", path)
         try:
             async with self.harness.keep_sandbox():
                 return await self._run(started, pool)

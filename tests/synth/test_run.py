@@ -16,9 +16,10 @@ import pytest
 RUN = ["--rounds", "3", "--per-round", "14", "--seed", "3", "--concurrency", "4"]
 
 
-def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def _cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+         ) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "tdscaling.synth", *args], capture_output=True, text=True,
-                          timeout=600, cwd=cwd)
+                          timeout=600, cwd=cwd, env=env)
 
 
 def _lines(path: Path) -> list[dict[str, Any]]:
@@ -59,8 +60,11 @@ def test_a_run_killed_with_sigkill_resumes_with_nothing_lost_and_nothing_duplica
     full_run: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "killed"
+    host_tmp = tmp_path / "host-tmp"  # where the run's sandbox keeps its root: what kill -9 leaves is seen here
+    host_tmp.mkdir()
+    env = {**os.environ, "TMPDIR": str(host_tmp)}
     proc = subprocess.Popen([sys.executable, "-m", "tdscaling.synth", "synth", "run", "--out", str(out), *RUN],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=env)
     deadline = time.monotonic() + 300
     target = out / "trajectories.jsonl"
     while time.monotonic() < deadline and proc.poll() is None:
@@ -72,8 +76,11 @@ def test_a_run_killed_with_sigkill_resumes_with_nothing_lost_and_nothing_duplica
     proc.wait(timeout=30)
     with target.open("a") as f:
         f.write('{"id": "torn')  # what a kill in the middle of a write leaves behind
-    r = _cli("synth", "run", "--out", str(out), *RUN, "--resume")
+    left = [p for p in host_tmp.iterdir() if p.name.startswith(f"tdscaling-sandbox-{proc.pid}-")]
+    assert left and _cgroups_of(proc.pid), "the killed run left nothing to clean (the check below would prove nothing)"
+    r = _cli("synth", "run", "--out", str(out), *RUN, "--resume", env=env)
     assert r.returncode == 0, r.stderr
+    assert list(host_tmp.iterdir()) == [] and _cgroups_of(proc.pid) == []  # the resume removed them
     resumed = _lines(target)
     ids = [t["id"] for t in resumed]
     assert len(ids) == len(set(ids)), "a trajectory was written twice"
@@ -81,6 +88,13 @@ def test_a_run_killed_with_sigkill_resumes_with_nothing_lost_and_nothing_duplica
     assert set(ids) == expected, "the resumed run differs from an uninterrupted one"
     assert [x["round"] for x in _lines(out / "rounds.jsonl")] == [1, 2, 3]
     assert _lines(out / "rounds.jsonl")[-1]["accepted"] == len(expected)
+
+
+def _cgroups_of(pid: int) -> list[Path]:
+    from tdscaling.sandbox._cgroups import _own_bases
+
+    return [p for base in _own_bases() if base.is_dir() for p in base.iterdir()
+            if p.name.startswith(f"tdscaling-sandbox-{pid}-")]
 
 
 FLAKY = Path(__file__).with_name("flaky_run.py")
