@@ -182,7 +182,7 @@ def _held(path: Path) -> str | None:
     if not path.exists():
         return None
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=60)  # a writer may seed it
         try:
             has_meta = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_meta'").fetchone()
             row = conn.execute("SELECT value FROM _meta WHERE key = ?", (_SEEDED_KEY,)).fetchone() if has_meta \
@@ -220,8 +220,16 @@ def _open_file(path: Path, compiled: Compiled, *, seed: int, rows: int | None) -
         raise SpecError(f"cannot use the database: {e}", source=str(path)) from None
     try:
         if store.meta(_SEEDED_KEY) is None:
-            seed_store(store, compiled.cluster, compiled.domains, seed=seed, rows=rows, mark=(_SEEDED_KEY, marker))
-            logger.info("seeded %s (cluster %s, seed %s)", path, compiled.cluster.id, seed)
+            # Two servers started at once on a new file both get here; the write lock lets one seed it.
+            if seed_store(store, compiled.cluster, compiled.domains, seed=seed, rows=rows,
+                          mark=(_SEEDED_KEY, marker)):
+                logger.info("seeded %s (cluster %s, seed %s)", path, compiled.cluster.id, seed)
+        held = store.meta(_SEEDED_KEY)
+        if held != marker:  # the other one seeded another world into it
+            raise SpecError(f"{path} holds another world ({_describe(held or '')}); delete it or pass another --db")
+    except sqlite3.Error as e:
+        store.close()
+        raise SpecError(f"cannot use the database: {e}", source=str(path)) from None
     except BaseException:
         store.close()
         raise

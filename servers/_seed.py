@@ -193,11 +193,12 @@ def _apply_join(j: Join, data: dict[EntityKey, list[dict[str, Any]]], domains: M
 
 
 def seed_store(store: Store, cluster: ClusterSpec, domains: Mapping[str, DomainSpec], *,
-               seed: int | None = None, rows: int | None = None, mark: tuple[str, str] | None = None) -> None:
+               seed: int | None = None, rows: int | None = None, mark: tuple[str, str] | None = None) -> bool:
     """Fill ``store`` (empty tables from ``cluster_tables``) with the cluster's seeded world.
 
     ``mark`` is a (key, value) written to the store's metadata in the same transaction, so a file is
-    either fully seeded and marked, or untouched.
+    either fully seeded and marked, or untouched. When the key is already set once the write lock is held
+    (another process seeded the same new file first), nothing is written and False is returned.
     """
     from faker import Faker
 
@@ -214,11 +215,14 @@ def seed_store(store: Store, cluster: ClusterSpec, domains: Mapping[str, DomainS
     for j in cluster.seed_recipe.joins:
         _apply_join(j, data, domains, random.Random(_stable_seed(seed, "join", j.left, j.right)))
     with store.transaction():
+        if mark is not None and store.meta(mark[0]) is not None:
+            return False
         for (d, e), rws in sorted(data.items()):
             store.insert_many(table_name(d, e), rws)
             store.set_next(table_name(d, e), len(rws) + 1)
         if mark is not None:
             store.set_meta(*mark)
+    return True
 
 
 class Templates:

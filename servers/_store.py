@@ -90,8 +90,11 @@ class TableDiff:
     changed: list[ChangedRow] = field(default_factory=list)
 
 
+_BUSY_TIMEOUT_S = 60.0  # another process seeding or writing the same file holds its lock this long at most
+
+
 def _connect(db: str) -> sqlite3.Connection:
-    conn = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    conn = sqlite3.connect(db, isolation_level=None, check_same_thread=False, timeout=_BUSY_TIMEOUT_S)
     if db != ":memory:":
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")

@@ -184,3 +184,50 @@ def test_a_cluster_file_writer_never_leaves_a_part_file(catalog: Catalog, tmp_pa
             out.write(domain_cluster(catalog.get("clinic")))
             target.mkdir()  # the rename at the end now fails
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.jsonl"] and target.is_dir()
+
+
+def _serve_once(serve_command: list[str], db: Path, *extra: str) -> subprocess.Popen[bytes]:
+    """A stdio server that answers an initialize and one call from its stdin, then exits at end of input."""
+    return subprocess.Popen([*serve_command, "serve", "online_store", "--db", str(db), *extra],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+_SESSION = b"".join(json.dumps(m).encode() + b"\n" for m in [
+    {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "race", "version": "0"}}},
+    {"jsonrpc": "2.0", "method": "notifications/initialized"},
+    {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "search_customers",
+                                                                   "arguments": {"limit": 1}}},
+])
+
+
+def _answered(stdout: bytes) -> int | None:
+    """The customer total the server answered with, if it answered."""
+    for line in stdout.splitlines():
+        message = json.loads(line)
+        if message.get("id") == 2:
+            return int(message["result"]["structuredContent"]["total"])
+    return None
+
+
+def test_two_servers_started_at_once_on_a_new_database_both_serve_the_one_world(
+        serve_command: list[str], tmp_path: Path) -> None:
+    for attempt in range(3):  # the race is narrow: start the pair several times on a fresh file
+        db = tmp_path / f"race-{attempt}.sqlite3"
+        pair = [_serve_once(serve_command, db), _serve_once(serve_command, db)]
+        outcomes = [p.communicate(_SESSION, timeout=120) for p in pair]
+        for p, (out, err) in zip(pair, outcomes, strict=True):
+            assert p.returncode == 0 and b"Traceback" not in err, err.decode()
+            assert _answered(out) == 60  # seeded once: 60 customers, not 0 and not a crash
+        assert not list(tmp_path.glob(f"race-{attempt}.sqlite3-journal"))
+
+
+def test_two_servers_racing_to_seed_different_worlds_into_a_new_database_leave_one_and_a_one_line_refusal(
+        serve_command: list[str], tmp_path: Path) -> None:
+    db = tmp_path / "race.sqlite3"
+    pair = [_serve_once(serve_command, db, "--seed", "1"), _serve_once(serve_command, db, "--seed", "2")]
+    outcomes = [p.communicate(_SESSION, timeout=120) for p in pair]
+    codes = sorted(p.returncode for p in pair)
+    assert codes == [0, 2], [(p.returncode, err.decode()) for p, (_, err) in zip(pair, outcomes, strict=True)]
+    refused = next(err.decode() for p, (_, err) in zip(pair, outcomes, strict=True) if p.returncode == 2)
+    assert "holds another world" in refused and len(refused.strip().splitlines()) == 1 and "Traceback" not in refused
