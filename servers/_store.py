@@ -116,7 +116,7 @@ class Store:
         path = str(db)
         conn = _connect(path)
         with conn:
-            conn.execute("BEGIN")
+            conn.execute("BEGIN IMMEDIATE")  # take the write lock now: upgrading a read later can fail at once
             conn.execute(f"CREATE TABLE IF NOT EXISTS {_SEQ} (tbl TEXT PRIMARY KEY, next INTEGER NOT NULL)")
             conn.execute(f"CREATE TABLE IF NOT EXISTS {_META} (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             for t in tables:

@@ -11,6 +11,7 @@ from typing import Any
 
 import anyio
 import pytest
+from anyio.streams.buffered import BufferedByteReceiveStream
 from mcp import Client, StdioServerParameters
 
 from tdscaling.servers import Catalog, domain_cluster
@@ -186,10 +187,24 @@ def test_a_cluster_file_writer_never_leaves_a_part_file(catalog: Catalog, tmp_pa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.jsonl"] and target.is_dir()
 
 
-def _serve_once(serve_command: list[str], db: Path, *extra: str) -> subprocess.Popen[bytes]:
-    """A stdio server that answers an initialize and one call from its stdin, then exits at end of input."""
-    return subprocess.Popen([*serve_command, "serve", "online_store", "--db", str(db), *extra],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+async def _serve_once(serve_command: list[str], db: Path, *extra: str) -> tuple[int, int | None, str]:
+    """A stdio server on ``db``: initialize, count the customers, close. (exit code, the count, stderr)"""
+    async with await anyio.open_process([*serve_command, "serve", "online_store", "--db", str(db), *extra],
+                                        stderr=subprocess.PIPE) as proc:
+        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+        lines = BufferedByteReceiveStream(proc.stdout)
+        total = None
+        try:
+            await proc.stdin.send(_SESSION)
+            while total is None:
+                message = json.loads(await lines.receive_until(b"\n", 1 << 20))
+                if message.get("id") == 2:
+                    total = int(message["result"]["structuredContent"]["total"])
+        except (anyio.EndOfStream, anyio.IncompleteRead):
+            pass  # it exited instead of answering: the code and stderr say why
+        await proc.stdin.aclose()
+        err = (await proc.stderr.receive(1 << 16)).decode() if await proc.wait() else ""
+        return proc.returncode or 0, total, err
 
 
 _SESSION = b"".join(json.dumps(m).encode() + b"\n" for m in [
@@ -201,33 +216,29 @@ _SESSION = b"".join(json.dumps(m).encode() + b"\n" for m in [
 ])
 
 
-def _answered(stdout: bytes) -> int | None:
-    """The customer total the server answered with, if it answered."""
-    for line in stdout.splitlines():
-        message = json.loads(line)
-        if message.get("id") == 2:
-            return int(message["result"]["structuredContent"]["total"])
-    return None
+async def _race(serve_command: list[str], db: Path, *worlds: list[str]) -> list[tuple[int, int | None, str]]:
+    outcomes: list[tuple[int, int | None, str]] = []
+
+    async def one(extra: list[str]) -> None:
+        outcomes.append(await _serve_once(serve_command, db, *extra))
+
+    with anyio.fail_after(120):
+        async with anyio.create_task_group() as tg:
+            for extra in worlds:
+                tg.start_soon(one, extra)
+    return outcomes
 
 
-def test_two_servers_started_at_once_on_a_new_database_both_serve_the_one_world(
+async def test_two_servers_started_at_once_on_a_new_database_both_serve_the_one_world(
         serve_command: list[str], tmp_path: Path) -> None:
     for attempt in range(3):  # the race is narrow: start the pair several times on a fresh file
-        db = tmp_path / f"race-{attempt}.sqlite3"
-        pair = [_serve_once(serve_command, db), _serve_once(serve_command, db)]
-        outcomes = [p.communicate(_SESSION, timeout=120) for p in pair]
-        for p, (out, err) in zip(pair, outcomes, strict=True):
-            assert p.returncode == 0 and b"Traceback" not in err, err.decode()
-            assert _answered(out) == 60  # seeded once: 60 customers, not 0 and not a crash
-        assert not list(tmp_path.glob(f"race-{attempt}.sqlite3-journal"))
+        outcomes = await _race(serve_command, tmp_path / f"race-{attempt}.sqlite3", [], [])
+        assert outcomes == [(0, 60, ""), (0, 60, "")]  # both serve the world seeded once: 60 customers
 
 
-def test_two_servers_racing_to_seed_different_worlds_into_a_new_database_leave_one_and_a_one_line_refusal(
+async def test_two_servers_racing_to_seed_different_worlds_into_a_new_database_leave_one_and_a_one_line_refusal(
         serve_command: list[str], tmp_path: Path) -> None:
-    db = tmp_path / "race.sqlite3"
-    pair = [_serve_once(serve_command, db, "--seed", "1"), _serve_once(serve_command, db, "--seed", "2")]
-    outcomes = [p.communicate(_SESSION, timeout=120) for p in pair]
-    codes = sorted(p.returncode for p in pair)
-    assert codes == [0, 2], [(p.returncode, err.decode()) for p, (_, err) in zip(pair, outcomes, strict=True)]
-    refused = next(err.decode() for p, (_, err) in zip(pair, outcomes, strict=True) if p.returncode == 2)
+    outcomes = sorted(await _race(serve_command, tmp_path / "race.sqlite3", ["--seed", "1"], ["--seed", "2"]))
+    assert [(code, total) for code, total, _ in outcomes] == [(0, 60), (2, None)], outcomes
+    refused = outcomes[1][2]
     assert "holds another world" in refused and len(refused.strip().splitlines()) == 1 and "Traceback" not in refused
