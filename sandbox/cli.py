@@ -57,8 +57,16 @@ def _settings(
 ) -> SandboxSettings:
     from pydantic import ValidationError
 
+    from tdscaling.common import UsageError, check_output_dir, check_output_file
     from tdscaling.sandbox._settings import Limits, SandboxSettings
 
+    try:  # before anything starts: a record or workspace that cannot be written is the caller's mistake
+        if record is not None:
+            check_output_file(record, flag="--record")
+        if workspace is not None:
+            check_output_dir(workspace, flag="--workspace")
+    except UsageError as e:
+        _die(str(e))
     limit_values = {
         "timeout_s": _number("--timeout-s", timeout_s, float),
         "memory_mb": _number("--memory-mb", memory_mb, int),

@@ -92,7 +92,7 @@ def serve(
 ) -> None:
     """Serve a Business Cluster as a stateful MCP server (stdio or streamable HTTP)."""
     logging.basicConfig(stream=sys.stderr, level=log_level.value, format="%(levelname)s %(name)s: %(message)s")
-    from tdscaling.common import HttpOptions, UsageError, check_bind
+    from tdscaling.common import HttpOptions, UsageError, check_bind, check_output_file
 
     from ._errors import SpecError
     from ._transport import RISK
@@ -102,6 +102,11 @@ def serve(
     if transport is TransportName.http:
         try:
             check_bind(host, token=options.token, insecure=insecure, risk=RISK)
+        except UsageError as e:
+            fail(str(e))
+    if db is not None and db != ":memory:":
+        try:
+            check_output_file(Path(db), flag="--db")
         except UsageError as e:
             fail(str(e))
     cat = _catalog(catalog or [])

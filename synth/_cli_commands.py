@@ -19,6 +19,16 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
+def _writable_dir(path: Path, flag: str) -> None:
+    """A directory the command will write in, checked before any work starts."""
+    from tdscaling.common import UsageError, check_output_dir
+
+    try:
+        check_output_dir(path, flag=flag)
+    except UsageError as e:
+        _fail(str(e))
+
+
 def _first_spec_error(group: BaseExceptionGroup) -> Exception | None:
     from tdscaling.servers import SpecError
 
@@ -137,6 +147,7 @@ def synth_run_cmd(
         _fail("give --clusters or --domains, not both")
     if clusters and not clusters.is_file():
         _fail(f"{clusters}: no such clusters file")
+    _writable_dir(out, "--out")
     config = RunConfig(rounds=rounds, per_round=per_round, strategy=strategy, seed=seed, concurrency=concurrency,
                        model=model, user_model=user_model, api_base=api_base,
                        domains=[d.strip() for d in domains.split(",") if d.strip()] if domains else None,
@@ -154,8 +165,7 @@ def demo_cmd(
 
     from ._run import RunConfig
 
-    if out.exists() and not out.is_dir():
-        _fail(f"{out} is a file; --out takes a directory")
+    _writable_dir(out, "--out")
     if out.exists() and any(out.iterdir()):
         if not _is_demo(out / "manifest.json"):
             _fail(f"{out} is not empty and is not an earlier demo's output; pass another --out")
@@ -179,10 +189,15 @@ def export_cmd(
     output: Annotated[Path, typer.Option("-o", "--output", help="The JSON Lines file to write.")] = Path("train.jsonl"),
 ) -> None:
     """Export accepted trajectories for training (OpenAI chat format or ShareGPT)."""
+    from tdscaling.common import UsageError, check_output_file
     from tdscaling.servers import SpecError
 
     from ._export import export
 
+    try:
+        check_output_file(output, flag="-o")
+    except UsageError as e:
+        _fail(str(e))
     try:
         n = export(run_dir, fmt, output)
     except SpecError as e:

@@ -184,22 +184,40 @@ class SynthRun:
         self._clusters: dict[str, ClusterSpec] = {}
 
     # --- files ---------------------------------------------------------------------------------------
-    def _prepare(self) -> None:
+    def _check_out(self) -> None:
+        """Refuse before any work starts: a fresh run needs an empty --out, a resume a run made with the same
+        configuration and catalog."""
+        if self.out.exists() and not self.out.is_dir():
+            raise SpecError("is a file; --out takes a directory", source=str(self.out))
         manifest_path = self.out / "manifest.json"
-        if self.out.exists() and any(self.out.iterdir()):
-            if not self.resume:
-                raise SpecError("the output directory is not empty; pass --resume to continue that run, or choose "
-                                "a new --out", source=str(self.out))
-            if not manifest_path.exists():
-                raise SpecError("has files but no manifest.json: not a tdscaling run to resume", source=str(self.out))
-            old = json.loads(manifest_path.read_text())
+        if self.resume:
+            if not self.out.is_dir():
+                raise SpecError("does not exist, so there is no run to resume; drop --resume to start one",
+                                source=str(self.out))
+            if not manifest_path.is_file():
+                raise SpecError("has no manifest.json: not a tdscaling run to resume", source=str(self.out))
+            try:
+                old = json.loads(manifest_path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, ValueError) as e:
+                raise SpecError(f"cannot be read ({type(e).__name__}: {str(e)[:120]}); not a run this version can "
+                                "resume", source=str(manifest_path)) from None
+            if not isinstance(old, dict):
+                raise SpecError("is not a run manifest (not a JSON object)", source=str(manifest_path))
             if old.get("config") != self.config.model_dump(mode="json"):
                 raise SpecError("was made with another configuration; --resume needs the same flags "
                                 f"(the run used {old.get('config')})", source=str(self.out))
             if old.get("catalog") != self._digests():
-                changed = sorted(set(old.get("catalog", {}).items()) ^ set(self._digests().items()))
+                held = old.get("catalog")
+                catalog: dict[str, str] = held if isinstance(held, dict) else {}
+                changed = sorted(set(catalog.items()) ^ set(self._digests().items()))
                 raise SpecError("was made with another domain catalog; resume with the same --catalog "
                                 f"directories (differs in {sorted({n for n, _ in changed})})", source=str(self.out))
+        elif self.out.exists() and any(self.out.iterdir()):
+            raise SpecError("the output directory is not empty; pass --resume to continue that run, or choose "
+                            "a new --out", source=str(self.out))
+
+    def _prepare(self) -> None:
+        manifest_path = self.out / "manifest.json"
         self.out.mkdir(parents=True, exist_ok=True)
         if not manifest_path.exists():
             _jsonl.write_atomic(manifest_path, json.dumps({
@@ -334,8 +352,7 @@ class SynthRun:
     # --- the run -----------------------------------------------------------------------------------------
     async def run(self) -> RunResult:
         started = time.perf_counter()
-        if self.out.exists() and not self.out.is_dir():
-            raise SpecError("is a file; --out takes a directory", source=str(self.out))
+        self._check_out()
         pool = _initial_pool(self.config, self.catalog, self.domains)  # a bad input fails before any file is written
         self._prepare()
         if self.resume:  # the killed run could not clean up after its sandbox

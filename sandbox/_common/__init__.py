@@ -9,6 +9,7 @@ from ._access import BearerGuard, HostGuard, StaticTokenVerifier
 from ._errors import BadPathError, CommonError, InsecureBindError, UsageError
 from ._http import HttpOptions, StreamableHttpServer, build_app, security_settings, serve_http, serve_http_async
 from ._loopback import allowed_hosts_and_origins, bind_socket, check_bind, is_loopback
+from ._paths import check_output_dir, check_output_file
 from ._sessions import SessionLimiter
 
 __all__ = [
@@ -26,6 +27,8 @@ __all__ = [
     "bind_socket",
     "build_app",
     "check_bind",
+    "check_output_dir",
+    "check_output_file",
     "is_loopback",
     "security_settings",
     "serve_http",

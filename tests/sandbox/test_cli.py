@@ -72,13 +72,22 @@ def test_user_mistakes_exit_2_with_one_line_and_no_traceback(tmp_path: Path) -> 
         ["sandbox", "serve", "--memory-mb", "lots"],
         ["sandbox", "serve", "--timeout-s", "-1"],
         ["sandbox", "run", "-", "--language", "ruby"],
+        ["sandbox", "serve", "--record", str(tmp_path / "file.txt" / "r.jsonl")],
+        ["sandbox", "serve", "--record", "/proc/r.jsonl"],
+        ["sandbox", "serve", "--record", str(tmp_path)],
+        ["sandbox", "serve", "--workspace", str(tmp_path / "file.txt" / "ws")],
+        ["sandbox", "serve", "--workspace", str(tmp_path / "file.txt")],
+        ["sandbox", "serve", "--max-http-sessions", "0"],
+        ["sandbox", "serve", "--http-session-idle-s", "soon"],
     ]
+    (tmp_path / "file.txt").write_text("a file where a directory would be")
     for argv in cases:
         result = CliRunner().invoke(_app(), argv, input="pass")
         assert result.exit_code == 2, (argv, result.output)
         assert len(result.stderr.strip().splitlines()) == 1, (argv, result.stderr)
         assert "Traceback" not in result.stderr
         assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"]  # nothing was made
 
 
 def test_require_isolation_strong_refuses_to_start_where_only_weak_isolation_exists(tmp_path: Path) -> None:

@@ -155,7 +155,11 @@ EDGE_CASES: list[tuple[str, list[str], str]] = [
     ("a database file that is not a database", ["serve", "online_store", "--db", "{tmp}/notadb.sqlite3"],
      "notadb.sqlite3: not a tdscaling database"),
     ("a database path that cannot be opened", ["serve", "online_store", "--db", "/proc/x.sqlite3"],
-     "/proc/x.sqlite3: cannot use the database"),
+     "--db /proc/x.sqlite3: /proc does not take new files"),
+    ("a database path under a file", ["serve", "online_store", "--db", "{tmp}/notadb.sqlite3/x.sqlite3"],
+     "notadb.sqlite3 is a file, not a directory"),
+    ("a database path that is a directory", ["serve", "online_store", "--db", "{tmp}/out"],
+     "is a directory; --db takes a file"),
 ]
 
 

@@ -224,6 +224,43 @@ def test_a_bad_run_input_is_one_line_and_writes_nothing(tmp_path: Path, args: li
     assert not out.exists()
 
 
+PATH_CASES = [
+    ("--out under a file", ["synth", "run", "--out", "{file}/run"], "README.md is a file, not a directory"),
+    ("--out in /proc", ["synth", "run", "--out", "/proc/tdscaling-run"], "/proc does not take new files"),
+    ("--out that is a file", ["synth", "run", "--out", "{file}"], "is a file; --out takes a directory"),
+    ("--resume of a missing folder", ["synth", "run", "--out", "{tmp}/never-made", "--resume"],
+     "does not exist, so there is no run to resume"),
+    ("--resume of an empty folder", ["synth", "run", "--out", "{tmp}/empty", "--resume"], "has no manifest.json"),
+    ("--resume with a corrupt manifest", ["synth", "run", "--out", "{tmp}/corrupt", "--resume"],
+     "manifest.json: cannot be read (JSONDecodeError"),
+    ("--resume with a manifest that is a list", ["synth", "run", "--out", "{tmp}/listed", "--resume"],
+     "not a run manifest"),
+    ("demo --out under a file", ["demo", "--out", "{file}/demo"], "README.md is a file, not a directory"),
+    ("export -o under a file", ["export", "{tmp}/corrupt", "-o", "{file}/train.jsonl"],
+     "-o {file}/train.jsonl: "),
+    ("export -o in /proc", ["export", "{tmp}/corrupt", "-o", "/proc/train.jsonl"], "/proc does not take new files"),
+]
+
+
+@pytest.mark.parametrize(("case", "args", "needle"), PATH_CASES, ids=[c[0] for c in PATH_CASES])
+def test_a_bad_path_is_refused_before_any_work_with_one_line_and_nothing_written(
+        tmp_path: Path, case: str, args: list[str], needle: str) -> None:
+    (tmp_path / "README.md").write_text("a file where a directory would be\n")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "corrupt").mkdir()
+    (tmp_path / "corrupt" / "manifest.json").write_text('{"config": {"rounds": 1, ')  # torn by a crash
+    (tmp_path / "listed").mkdir()
+    (tmp_path / "listed" / "manifest.json").write_text("[]")
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    fill = {"file": str(tmp_path / "README.md"), "tmp": str(tmp_path)}
+    r = _cli(*[a.format(**fill) for a in args], "--rounds", "1", "--per-round", "2") if args[0] != "export" else \
+        _cli(*[a.format(**fill) for a in args])
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert needle.format(**fill) in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before  # nothing made or changed
+
+
 def test_a_run_cannot_be_resumed_with_another_catalog(tmp_path: Path) -> None:
     from tdscaling.servers import Catalog
 
