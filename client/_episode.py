@@ -95,11 +95,13 @@ async def run_episode(
         used_ids: set[str] = set()
         ended = False
         with anyio.move_on_after(limits.time_s) as scope:
+            await anyio.lowlevel.checkpoint()  # a spent budget stops the episode even if no player ever waits
             first = await person.respond(messages)
             usage["user"] += first.usage
             counts["user"] += 1
             messages.append({"role": "user", "content": first.content})
             while not ended:
+                await anyio.lowlevel.checkpoint()  # the deadline holds between turns of players that never wait
                 try:
                     reply = await player.complete(messages, tools)
                 except ModelError as e:

@@ -139,6 +139,10 @@ def synth_run_cmd(
     domains: Annotated[str | None, typer.Option("--domains", help="Comma-separated domain names.")] = None,
     catalog: Annotated[list[Path] | None, typer.Option("--catalog", help="Extra domain directories.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out.")] = False,
+    task_time_s: Annotated[float, typer.Option("--task-time-s", min=0.001, max=86_400,
+                                               help="Seconds for one task's model calls (goal rewrite and "
+                                                    "conversation); a call still running then is cancelled and "
+                                                    "the task rejected with time_limit.")] = 300.0,
 ) -> None:
     """Synthesize verified trajectories in rounds, steering toward the long tail."""
     from ._run import RunConfig
@@ -151,7 +155,7 @@ def synth_run_cmd(
     config = RunConfig(rounds=rounds, per_round=per_round, strategy=strategy, seed=seed, concurrency=concurrency,
                        model=model, user_model=user_model, api_base=api_base,
                        domains=[d.strip() for d in domains.split(",") if d.strip()] if domains else None,
-                       clusters_file=str(clusters.resolve()) if clusters else None)
+                       clusters_file=str(clusters.resolve()) if clusters else None, task_time_s=task_time_s)
     _summary(_execute(config, out, resume=resume, catalog_dirs=catalog))
 
 

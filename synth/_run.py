@@ -69,6 +69,22 @@ class RunConfig(BaseModel):
     pool_size: int = Field(default=0, ge=0)  # 0: 4 x per_round, at most 400
     pool_skew: list[str] | None = None  # start from a pool drawn mostly from these domains (benchmarks)
     rows: int | None = None
+    # Wall-clock seconds for one task's model work: the goal rewrite and the whole conversation. A model call
+    # still running at the deadline is cancelled and the task recorded as rejected with ``time_limit``.
+    task_time_s: float = Field(default=300.0, gt=0, le=86_400)
+
+
+def _same_config(old: Any, new: RunConfig) -> bool:
+    """Whether a manifest's config is ``new``; a field the old manifest predates counts as its default."""
+    if not isinstance(old, dict):
+        return False
+    current = new.model_dump(mode="json")
+    for name, value in current.items():
+        field = RunConfig.model_fields[name]
+        expected = old[name] if name in old else field.get_default(call_default_factory=True)
+        if expected != value:
+            return False
+    return set(old) <= set(current)
 
 
 @dataclass
@@ -203,7 +219,7 @@ class SynthRun:
                                 "resume", source=str(manifest_path)) from None
             if not isinstance(old, dict):
                 raise SpecError("is not a run manifest (not a JSON object)", source=str(manifest_path))
-            if old.get("config") != self.config.model_dump(mode="json"):
+            if not _same_config(old.get("config"), self.config):
                 raise SpecError("was made with another configuration; --resume needs the same flags "
                                 f"(the run used {old.get('config')})", source=str(self.out))
             if old.get("catalog") != self._digests():
@@ -274,13 +290,18 @@ class SynthRun:
                 self.failed_tasks += 1
             else:
                 self.failure_reasons.update(r for _, r in reasons)
+                # One deadline for the task's model work: a hung call (to the writer, the assistant or the user)
+                # is cancelled at it, so no single task can hold its round open.
+                deadline = anyio.current_time() + self.config.task_time_s
                 if self.goal_writer is not None:
-                    bp = await self.goal_writer.rewrite(bp)
+                    with anyio.move_on_after(self.config.task_time_s):
+                        bp = await self.goal_writer.rewrite(bp)  # cancelled: the template's goal stays
                 assistant = self.assistant_factory(bp) if self.assistant_factory else None
                 user = self.user_factory(bp) if self.user_factory else None
                 self.harness.add_clusters([task.cluster])
+                remaining = max(0.0, deadline - anyio.current_time())
                 t = await self.harness.run(bp, assistant=assistant, user=user, seed=self.config.seed,
-                                           attempt=rnd * 100_000 + slot, limits=EpisodeLimits())
+                                           attempt=rnd * 100_000 + slot, limits=EpisodeLimits(time_s=remaining))
                 if key not in self._blueprints_written:  # a resumed task may have written it before the kill
                     self._blueprints_written.add(key)
                     self.files["blueprints.jsonl"].append({"task": key, "round": rnd,
