@@ -261,6 +261,20 @@ def test_a_bad_path_is_refused_before_any_work_with_one_line_and_nothing_written
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before  # nothing made or changed
 
 
+def test_a_manifest_written_before_a_config_field_existed_still_resumes_but_another_value_does_not(
+        tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    small = ["--rounds", "1", "--per-round", "2"]
+    assert _cli("synth", "run", "--out", str(out), *small).returncode == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    del manifest["config"]["task_time_s"]  # as a run made by the version before the field
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    r = _cli("synth", "run", "--out", str(out), *small, "--resume")
+    assert r.returncode == 0, r.stderr
+    r = _cli("synth", "run", "--out", str(out), *small, "--task-time-s", "30", "--resume")
+    assert r.returncode == 2 and "another configuration" in r.stderr
+
+
 def test_a_run_cannot_be_resumed_with_another_catalog(tmp_path: Path) -> None:
     from tdscaling.servers import Catalog
 
