@@ -5,6 +5,7 @@
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib import metadata
 from typing import Annotated, Any, Literal
 
 import anyio
@@ -102,6 +103,14 @@ def _translate(error: SandboxError) -> ToolError:
     return ToolError(str(error))
 
 
+def _version() -> str:
+    """This installation's version, which the server reports to clients (``serverInfo.version``)."""
+    try:
+        return metadata.version("tdscaling")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "0+unknown"
+
+
 def build_sandbox_server(
     settings: SandboxSettings, *, plan: BackendPlan | None = None, name: str = "tdscaling-sandbox"
 ) -> MCPServer[Any]:
@@ -114,7 +123,11 @@ def build_sandbox_server(
     chosen = checked(settings, plan) if plan is not None else plan_backend(settings)
     shared = _Shared(settings, chosen)
     server: MCPServer[Any] = MCPServer(
-        name, instructions=instructions(chosen, settings), lifespan=shared.lifespan, log_level="WARNING"
+        name,
+        version=_version(),
+        instructions=instructions(chosen, settings),
+        lifespan=shared.lifespan,
+        log_level="WARNING",
     )
     max_timeout = settings.limits.timeout_s
 

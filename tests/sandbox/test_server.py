@@ -52,6 +52,16 @@ async def test_tools_carry_output_schemas_and_annotations(tmp_path: Path) -> Non
     assert tools["reset_session"].annotations is not None and tools["reset_session"].annotations.destructive_hint
 
 
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_the_server_reports_the_installed_version(tmp_path: Path, mode: str) -> None:
+    from importlib import metadata
+
+    async with Client(build_sandbox_server(_settings(tmp_path)), mode=mode) as client:  # type: ignore[arg-type]
+        info = client.server_info
+    assert info is not None and info.name == "tdscaling-sandbox"
+    assert info.version == metadata.version("tdscaling") != ""
+
+
 async def test_execute_code_is_recorded_before_the_reply(tmp_path: Path) -> None:
     settings = _settings(tmp_path)
     async with Client(build_sandbox_server(settings)) as client:
