@@ -103,6 +103,20 @@ async def test_a_backend_used_directly_refuses_a_session_id_that_is_a_path(host_
     _untouched(host_tmp)
 
 
+async def test_a_file_path_that_names_or_leaves_the_workspace_is_refused_by_the_file_tools(
+        host_tmp: Path, tmp_path: Path) -> None:
+    paths = [".", "..", "a/..", "a/../..", "./..", "/", str(host_tmp / "victim" / "secret.txt"), "out/secret.txt",
+             "out", "up/victim/secret.txt"]
+    code = f"import os\nos.symlink({str(host_tmp / 'victim')!r}, 'out')\nos.symlink('..', 'up')\n"
+    async with Client(build_sandbox_server(_settings(tmp_path))) as client:
+        await client.call_tool("execute_code", {"code": code, "session_id": "p"})
+        for path in paths:
+            read = await client.call_tool("read_file", {"path": path, "session_id": "p"})
+            wrote = await client.call_tool("write_file", {"path": path, "content": "x", "session_id": "p"})
+            assert read.is_error and wrote.is_error, path
+    _untouched(host_tmp)
+
+
 def test_a_session_directory_is_never_made_through_a_planted_symlink(tmp_path: Path) -> None:
     root, outside = tmp_path / "root", tmp_path / "outside"
     root.mkdir()

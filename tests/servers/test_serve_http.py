@@ -63,6 +63,21 @@ async def test_with_a_token_only_clients_that_send_it_get_in(http_server: Any) -
             assert not r.is_error and r.structured_content["total"] > 0  # type: ignore[index]
 
 
+async def test_the_session_flags_cap_the_open_sessions_of_a_served_cluster(http_server: Any) -> None:
+    async with http_server("online_store", "--db", ":memory:", "--max-http-sessions", "2") as (url, _):
+        async with httpx2.AsyncClient() as h:
+            opened = []
+            for _ in range(4):
+                r = await h.post(url, json=INIT, headers=HEADERS)
+                assert r.status_code == 200, r.text  # never 503: the longest-idle session made room
+                opened.append(r.headers["mcp-session-id"])
+            ping = {"jsonrpc": "2.0", "id": 9, "method": "ping"}
+            alive = [(await h.post(url, json=ping, headers={**HEADERS, "mcp-session-id": s,
+                                                             "mcp-protocol-version": "2025-11-25"})).status_code
+                     for s in opened]
+        assert alive == [404, 404, 200, 200]
+
+
 def test_binding_a_non_loopback_address_without_a_token_is_refused(cli: Any) -> None:
     r = cli("serve", "online_store", "--transport", "http", "--host", "0.0.0.0", "--db", ":memory:")
     assert r.returncode == 2
