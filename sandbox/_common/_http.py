@@ -68,20 +68,19 @@ def security_settings(host: str, port: int) -> TransportSecuritySettings:
                                      allowed_origins=origins)
 
 
-def build_app(server: StreamableHttpServer, options: HttpOptions, *, port: int) -> tuple[ASGIApp, SessionLimiter]:
-    """The guarded ASGI app for ``server`` bound on ``options.host:port``, and its session limiter."""
+def build_app(server: StreamableHttpServer, options: HttpOptions, *, port: int) -> ASGIApp:
+    """The guarded ASGI app for ``server`` bound on ``options.host:port``."""
     security = security_settings(options.host, port)
     inner = server.streamable_http_app(streamable_http_path=options.path, session_idle_timeout=options.session_idle_s,
                                        max_sessions=options.max_sessions, transport_security=security,
                                        host=options.host)
-    limiter = SessionLimiter(inner, max_sessions=options.max_sessions, idle_s=options.session_idle_s,
-                             path=options.path)
-    app: ASGIApp = limiter
+    app: ASGIApp = SessionLimiter(inner, max_sessions=options.max_sessions, idle_s=options.session_idle_s,
+                                  path=options.path)
     if options.token:
         app = BearerGuard(app, options.token)
     if security.enable_dns_rebinding_protection:
         app = HostGuard(app, security)
-    return BodyDeadline(app, seconds=options.body_timeout_s, max_bytes=options.max_body_bytes), limiter
+    return BodyDeadline(app, seconds=options.body_timeout_s, max_bytes=options.max_body_bytes)
 
 
 def _config(app: ASGIApp, options: HttpOptions) -> Any:
@@ -109,7 +108,7 @@ async def serve_http_async(server: StreamableHttpServer, options: HttpOptions, *
     sock = bind_socket(options.host, options.port)
     with sock:
         port = int(sock.getsockname()[1])
-        app, _ = build_app(server, options, port=port)
+        app = build_app(server, options, port=port)
         runner = uvicorn.Server(_config(app, options))
         if on_ready is not None:
             on_ready(_url(options, port))

@@ -70,13 +70,6 @@ class SessionLimiter:
         self._path = path
         self._seen: dict[str, _Seen] = {}
         self._opening = 0  # initialize requests passed on whose session is not in the table yet
-        self.evicted = 0
-
-    @property
-    def open_sessions(self) -> int:
-        """How many sessions this limiter believes are open."""
-        self._prune()
-        return len(self._seen)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -189,4 +182,3 @@ class SessionLimiter:
             pass
 
         await self._app(delete, receive, discard)
-        self.evicted += 1
