@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
 import pytest
+from served import Serve, Served
 
 from tdscaling.common import HttpOptions, serve_http_async
 from tdscaling.servers import Catalog, ClusterRuntime, domain_cluster
-
-INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-    "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}}}
-HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 
 @pytest.fixture
@@ -26,16 +22,6 @@ def anyio_backend() -> str:
 @pytest.fixture(scope="session")
 def catalog() -> Catalog:
     return Catalog.load()
-
-
-@dataclass
-class Served:
-    url: str
-    port: int
-    runtime: ClusterRuntime
-
-
-Serve = Callable[..., AbstractAsyncContextManager[Served]]
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
-from conftest import HEADERS, INIT, Serve
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from served import HEADERS, INIT, Serve
 
 from tdscaling.common import InsecureBindError, allowed_hosts_and_origins, check_bind, is_loopback
 
