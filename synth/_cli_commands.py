@@ -69,11 +69,12 @@ def _execute(config: RunConfig, out: Path, *, resume: bool, catalog_dirs: list[P
                 bar.update(task, hd=f"{p.metrics.domain_entropy_norm:.3f}", hm=f"{p.metrics.mode_entropy_norm:.3f}")
             bar.update(task, completed=p.done, total=p.total, round=f"{p.round}/{p.rounds}", acc=p.accepted,
                        rej=p.rejected, fail=p.failed)
-            if p.metrics and not live:
+            if p.metrics and not live:  # one whole line per round for logs: never wrapped at the console's width
                 m = p.metrics
                 console.print(f"round {p.round}/{p.rounds}: {p.accepted} accepted, {p.rejected} rejected, "
                               f"{p.failed} unplannable; cumulative H_D {m.domain_entropy_norm:.3f} "
-                              f"H_M {m.mode_entropy_norm:.3f} CAC {m.cac:.0f} paths {m.distinct_paths}")
+                              f"H_M {m.mode_entropy_norm:.3f} CAC {m.cac:.0f} paths {m.distinct_paths}",
+                              soft_wrap=True, highlight=False)
 
         try:
             cat = Catalog.load(catalog_dirs or ())

@@ -17,8 +17,9 @@ RUN = ["--rounds", "3", "--per-round", "14", "--seed", "3", "--concurrency", "4"
 
 
 def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}  # stderr is a pipe: rich would assume 80 columns
     return subprocess.run([sys.executable, "-m", "tdscaling.synth", *args], capture_output=True, text=True,
-                          timeout=600, cwd=cwd)
+                          timeout=600, cwd=cwd, env=env)
 
 
 def _lines(path: Path) -> list[dict[str, Any]]:
@@ -26,11 +27,24 @@ def _lines(path: Path) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def full_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def full_run_stderr(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     out = tmp_path_factory.mktemp("runs") / "full"
     r = _cli("synth", "run", "--out", str(out), *RUN)
     assert r.returncode == 0, r.stderr
-    return out
+    return out, r.stderr
+
+
+@pytest.fixture(scope="module")
+def full_run(full_run_stderr: tuple[Path, str]) -> Path:
+    return full_run_stderr[0]
+
+
+def test_progress_to_a_pipe_is_one_whole_line_per_round(full_run_stderr: tuple[Path, str]) -> None:
+    lines = [line for line in full_run_stderr[1].splitlines() if line.strip()]
+    rounds = [line for line in lines if line.startswith("round ")]
+    assert [line.split(":")[0] for line in rounds] == ["round 1/3", "round 2/3", "round 3/3"], lines
+    assert all(len(line) > 80 and line.split()[-2:][0] == "paths" for line in rounds), rounds
+    assert len(lines) == len(rounds), f"stray or wrapped lines: {lines}"
 
 
 def test_a_run_writes_every_output_file_with_its_fields(full_run: Path) -> None:
