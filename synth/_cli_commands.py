@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
+from tdscaling.client.cli import ApiKeyOpt
+
 if TYPE_CHECKING:
     from ._run import RunConfig, RunResult
 
@@ -19,24 +21,37 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
-def _first_spec_error(group: BaseExceptionGroup) -> Exception | None:
+def _first_mistake(group: BaseExceptionGroup) -> Exception | None:
+    """The first user mistake met inside a task group: a bad input, or credentials the provider refused."""
+    from tdscaling.client import ModelAuthError
     from tdscaling.servers import SpecError
 
     for e in group.exceptions:
-        if isinstance(e, SpecError):
+        if isinstance(e, SpecError | ModelAuthError):
             return e
-        if isinstance(e, BaseExceptionGroup) and (inner := _first_spec_error(e)) is not None:
+        if isinstance(e, BaseExceptionGroup) and (inner := _first_mistake(e)) is not None:
             return inner
     return None
 
 
+def _mistake_line(error: Exception, out: Path) -> str:
+    from tdscaling.client import ModelAuthError
+    from tdscaling.client.cli import auth_failure_line
+
+    if isinstance(error, ModelAuthError):  # the run stopped at its first model call; what it wrote is resumable
+        return f"{auth_failure_line(error)}; then continue the run with --resume --out {out}"
+    return str(error)
+
+
 def _execute(config: RunConfig, out: Path, *, resume: bool, catalog_dirs: list[Path] | None,
-             manifest_extra: dict[str, object] | None = None) -> RunResult:
-    """Run with a live progress display on a terminal (a line per round otherwise)."""
+             manifest_extra: dict[str, object] | None = None, api_key: str | None = None) -> RunResult:
+    """Run with a live progress display on a terminal (a line per round otherwise). ``api_key`` is kept out of
+    ``config``: the config is written to the run's manifest."""
     import anyio
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from tdscaling.client import ModelAuthError
     from tdscaling.servers import Catalog, SpecError
 
     from ._run import RoundProgress, synth_run
@@ -50,13 +65,13 @@ def _execute(config: RunConfig, out: Path, *, resume: bool, catalog_dirs: list[P
         from tdscaling.client._user import LLMUser
 
         if config.model:
-            model = LiteLLMBackend(config.model, api_base=config.api_base)
+            model = LiteLLMBackend(config.model, api_base=config.api_base, api_key=api_key)
             assistant_factory = lambda bp: model  # noqa: E731 - one shared backend
             from ._writer import GoalWriter
 
             writer = GoalWriter(model)
         if config.user_model:
-            user_backend = LiteLLMBackend(config.user_model, api_base=config.api_base)
+            user_backend = LiteLLMBackend(config.user_model, api_base=config.api_base, api_key=api_key)
             user_factory = lambda bp: LLMUser(bp, user_backend)  # noqa: E731
     with Progress(TextColumn("[bold]round {task.fields[round]}[/]"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("accepted {task.fields[acc]} · rejected {task.fields[rej]} · "
@@ -81,14 +96,14 @@ def _execute(config: RunConfig, out: Path, *, resume: bool, catalog_dirs: list[P
             return anyio.run(lambda: synth_run(config, out, catalog=cat, resume=resume, on_progress=on_progress,
                                                assistant_factory=assistant_factory, user_factory=user_factory,
                                                goal_writer=writer, manifest_extra=manifest_extra))
-        except SpecError as e:
-            _fail(str(e))
+        except (SpecError, ModelAuthError) as e:
+            _fail(_mistake_line(e, out))
             raise AssertionError from e  # unreachable: _fail exits
         except BaseExceptionGroup as group:  # a user mistake met inside a task group
-            mistake = _first_spec_error(group)
+            mistake = _first_mistake(group)
             if mistake is None:
                 raise
-            _fail(str(mistake))
+            _fail(_mistake_line(mistake, out))
             raise AssertionError from group
 
 
@@ -123,6 +138,7 @@ def synth_run_cmd(
     user_model: Annotated[str | None, typer.Option("--user-model", help="litellm model for the user "
                                                    "(default: the scripted user).")] = None,
     api_base: Annotated[str | None, typer.Option("--api-base", help="OpenAI-compatible endpoint.")] = None,
+    api_key: ApiKeyOpt = None,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1)] = 8,
     strategy: Annotated[StrategyOpt, typer.Option("--strategy")] = "evolve",
     seed: Annotated[int, typer.Option("--seed")] = 0,
@@ -142,7 +158,7 @@ def synth_run_cmd(
                        model=model, user_model=user_model, api_base=api_base,
                        domains=[d.strip() for d in domains.split(",") if d.strip()] if domains else None,
                        clusters_file=str(clusters.resolve()) if clusters else None)
-    _summary(_execute(config, out, resume=resume, catalog_dirs=catalog))
+    _summary(_execute(config, out, resume=resume, catalog_dirs=catalog, api_key=api_key))
 
 
 def demo_cmd(
