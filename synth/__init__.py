@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tdscaling.synth._evolution import Decision, EvolveSettings, Task, make_strategy
-    from tdscaling.synth._export import export, openai_row, sharegpt_row
+    from tdscaling.synth._export import ExportResult, export
+    from tdscaling.synth._export_options import ExportOptions
+    from tdscaling.synth._export_rows import openai_row, sharegpt_row
     from tdscaling.synth._metrics import MetricsTracker, RoundMetrics, entropy, measure, normalized_entropy
     from tdscaling.synth._modes import feasible_modes, observed_mode
     from tdscaling.synth._planner import Planner, PlanningFailure
@@ -24,19 +26,21 @@ _EXPORTS = {
     "entropy": "tdscaling.synth._metrics",
     "EvolveSettings": "tdscaling.synth._evolution",
     "export": "tdscaling.synth._export",
+    "ExportOptions": "tdscaling.synth._export_options",
+    "ExportResult": "tdscaling.synth._export",
     "feasible_modes": "tdscaling.synth._modes",
     "make_strategy": "tdscaling.synth._evolution",
     "measure": "tdscaling.synth._metrics",
     "MetricsTracker": "tdscaling.synth._metrics",
     "normalized_entropy": "tdscaling.synth._metrics",
     "observed_mode": "tdscaling.synth._modes",
-    "openai_row": "tdscaling.synth._export",
+    "openai_row": "tdscaling.synth._export_rows",
     "Planner": "tdscaling.synth._planner",
     "PlanningFailure": "tdscaling.synth._planner",
     "RoundMetrics": "tdscaling.synth._metrics",
     "RunConfig": "tdscaling.synth._run",
     "RunResult": "tdscaling.synth._run",
-    "sharegpt_row": "tdscaling.synth._export",
+    "sharegpt_row": "tdscaling.synth._export_rows",
     "synth_run": "tdscaling.synth._run",
     "SynthRun": "tdscaling.synth._run",
     "Task": "tdscaling.synth._evolution",
@@ -46,6 +50,8 @@ _EXPORTS = {
 __all__ = [
     "Decision",
     "EvolveSettings",
+    "ExportOptions",
+    "ExportResult",
     "MetricsTracker",
     "Planner",
     "PlanningFailure",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
@@ -126,7 +127,7 @@ def _summary(result: RunResult) -> None:
               f"planned, in {result.seconds:.0f} s")
     con.print(f"dataset: {result.out / 'trajectories.jsonl'}")
     con.print(f"report:  {result.out / 'report.md'}  (plot: {result.out / 'metrics.png'})")
-    con.print(f"export:  tdscaling export {result.out} --format openai -o {result.out / 'train.jsonl'}")
+    con.print(f"export:  tdscaling export {result.out} --format openai -o {result.out / 'dataset'}/")
 
 
 def synth_run_cmd(
@@ -193,19 +194,50 @@ def _is_demo(manifest: Path) -> bool:
 def export_cmd(
     run_dir: Annotated[Path, typer.Argument(help="A run directory (the --out of synth run or demo).")],
     fmt: Annotated[Literal["openai", "sharegpt"], typer.Option("--format")] = "openai",
-    output: Annotated[Path, typer.Option("-o", "--output", help="The JSON Lines file to write.")] = Path("train.jsonl"),
+    output: Annotated[str, typer.Option(
+        "-o", "--output", help="A JSON Lines file, or a folder (an existing directory, or a path ending in /): a "
+        "Hugging Face dataset folder with its card, which datasets.load_dataset(folder) reads.")] = "train.jsonl",
+    arguments: Annotated[Literal["object", "string"], typer.Option(
+        "--arguments", help="Tool-call arguments as JSON objects (TRL, Qwen2.5, Llama-3.1) or JSON strings "
+        "(DeepSeek-V3's template).")] = "object",
+    parallel_calls: Annotated[Literal["keep", "split"], typer.Option(
+        "--parallel-calls", help="Keep parallel calls in one turn, or split them into consecutive single-call "
+        "turns (Llama-3.1's template takes one call per turn).")] = "keep",
+    parquet: Annotated[bool, typer.Option("--parquet", help="Also write data/train.parquet (folder only).")] = False,
+    license_id: Annotated[str, typer.Option("--license", help="The dataset card's license.")] = "apache-2.0",
+    check_template: Annotated[str | None, typer.Option(
+        "--check-template", metavar="NAME|FILE", help="First render every row through a chat template (one TRL "
+        "ships, such as qwen2_5, qwen3, llama3_1; or a Jinja file); write nothing and exit 1 if a row fails or "
+        "double-encodes its arguments. Needs tdscaling[train].")] = None,
 ) -> None:
-    """Export accepted trajectories for training (OpenAI chat format or ShareGPT)."""
+    """Export accepted trajectories for training: OpenAI chat format or ShareGPT, as a file or a dataset folder."""
     from tdscaling.servers import SpecError
 
     from ._export import export
+    from ._export_options import ExportOptions
 
+    options = ExportOptions(fmt=fmt, arguments=arguments, parallel_calls=parallel_calls, parquet=parquet,
+                            license=license_id)
+    target = Path(output)
+    folder = output.endswith(("/", os.sep)) or target.is_dir()
     try:
-        n = export(run_dir, fmt, output)
+        if check_template is not None:
+            from ._template_check import check_export
+
+            report = check_export(run_dir, options, check_template)
+            print(report.summary(), file=sys.stderr)
+            if not report.passed:
+                for line in report.details():
+                    print(line, file=sys.stderr)
+                print("nothing written", file=sys.stderr)
+                raise typer.Exit(1)
+        result = export(run_dir, target, options=options, folder=folder)
     except SpecError as e:
         _fail(str(e))
         return
-    print(f"wrote {n} rows to {output} ({fmt})", file=sys.stderr)
+    what = "dataset folder" if result.folder else "file"
+    print(f"wrote {result.rows} rows to {result.path} ({fmt}, {what}, {result.data_bytes / 1e6:.1f} MB of rows)",
+          file=sys.stderr)
 
 
 def register(app: typer.Typer) -> None:
