@@ -62,7 +62,14 @@ def _execute(config: RunConfig, out: Path, *, resume: bool, catalog_dirs: list[P
     assistant_factory = user_factory = None
     writer = None
     if config.model or config.user_model:
+        import warnings
+
         from tdscaling.client._litellm import LiteLLMBackend
+
+        # A run that stops (a refused key) cancels the other episodes' calls in flight; litellm then drops their
+        # coroutines unawaited and Python prints a RuntimeWarning per call under the one-line error.
+        warnings.filterwarnings("ignore", message=r"coroutine '.*acompletion' was never awaited",
+                                category=RuntimeWarning)
         from tdscaling.client._user import LLMUser
 
         if config.model:
