@@ -2,7 +2,8 @@
 
 ``synth_run(RunConfig(...), out, catalog=...)`` is what ``tdscaling synth run`` calls; ``Planner`` turns a
 cluster and a reasoning mode into a feasible blueprint; ``MetricsTracker`` measures Domain Entropy, Reasoning
-Mode Entropy and Cumulative Action Complexity (docs/metrics.md); ``make_strategy`` builds the controller.
+Mode Entropy and Cumulative Action Complexity (docs/metrics.md); ``make_strategy`` builds the controller;
+``export(run, out, options=ExportOptions(...))`` and ``check_export`` are ``tdscaling export`` (docs/export.md).
 
 Imports are lazy (PEP 562): the ``tdscaling`` command lives in this package.
 """
@@ -20,8 +21,10 @@ if TYPE_CHECKING:
     from tdscaling.synth._planner import Planner, PlanningFailure
     from tdscaling.synth._report import write_report
     from tdscaling.synth._run import RunConfig, RunResult, SynthRun, synth_run
+    from tdscaling.synth._template_check import TemplateReport, check_export
 
 _EXPORTS = {
+    "check_export": "tdscaling.synth._template_check",
     "Decision": "tdscaling.synth._evolution",
     "entropy": "tdscaling.synth._metrics",
     "EvolveSettings": "tdscaling.synth._evolution",
@@ -44,6 +47,7 @@ _EXPORTS = {
     "synth_run": "tdscaling.synth._run",
     "SynthRun": "tdscaling.synth._run",
     "Task": "tdscaling.synth._evolution",
+    "TemplateReport": "tdscaling.synth._template_check",
     "write_report": "tdscaling.synth._report",
 }
 
@@ -60,6 +64,8 @@ __all__ = [
     "RunResult",
     "SynthRun",
     "Task",
+    "TemplateReport",
+    "check_export",
     "entropy",
     "export",
     "feasible_modes",

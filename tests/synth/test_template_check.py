@@ -12,9 +12,8 @@ from typing import Any
 import pytest
 from tiny_model import trl_template, word_tokenizer
 
-from tdscaling.synth import ExportOptions
+from tdscaling.synth import ExportOptions, check_export
 from tdscaling.synth._export import rows
-from tdscaling.synth._template_check import check_export
 
 
 def _parallel_rows(run: Path) -> set[str]:
