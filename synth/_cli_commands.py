@@ -65,12 +65,12 @@ def _execute(config: RunConfig, out: Path, *, resume: bool, catalog_dirs: list[P
         import warnings
 
         from tdscaling.client._litellm import LiteLLMBackend
+        from tdscaling.client._user import LLMUser
 
         # A run that stops (a refused key) cancels the other episodes' calls in flight; litellm then drops their
         # coroutines unawaited and Python prints a RuntimeWarning per call under the one-line error.
         warnings.filterwarnings("ignore", message=r"coroutine '.*acompletion' was never awaited",
                                 category=RuntimeWarning)
-        from tdscaling.client._user import LLMUser
 
         if config.model:
             model = LiteLLMBackend(config.model, api_base=config.api_base, api_key=api_key)
