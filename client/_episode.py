@@ -18,7 +18,7 @@ import anyio
 from ._backend import ModelBackend
 from ._blueprint import Blueprint
 from ._call_log import CallRecord as HubCall
-from ._errors import ModelError
+from ._errors import ModelAuthError, ModelError
 from ._hub import Hub
 from ._model_types import AssistantMessage, Usage
 from ._plan_run import CallOutcome
@@ -104,6 +104,8 @@ async def run_episode(
                 await anyio.lowlevel.checkpoint()  # the deadline holds between turns of players that never wait
                 try:
                     reply = await player.complete(messages, tools)
+                except ModelAuthError:
+                    raise  # no conversation can succeed: stop the run, do not reject episode after episode
                 except ModelError as e:
                     reasons.append("model_error")
                     details["model_error"] = str(e)[:500]

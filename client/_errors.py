@@ -9,7 +9,10 @@ at once. Failures at run time are split by who can act on them:
 * ``ModelError``: the model backend failed. ``RetryableModelError`` (rate limit,
   5xx, timeout, connection) is raised only after the retry policy is exhausted;
   ``FatalModelError`` (auth, bad request, unknown model, malformed response) is
-  raised at the first attempt, because repeating it cannot help.
+  raised at the first attempt, because repeating it cannot help. Its subclass
+  ``ModelAuthError`` (credentials missing or refused) is not a fact about one
+  conversation: an episode lets it through instead of recording a rejection, so a
+  run stops at once with a message saying which key to set.
 """
 
 from __future__ import annotations
@@ -74,3 +77,18 @@ class RetryableModelError(ModelError):
 
 class FatalModelError(ModelError):
     """A failure that repeating cannot fix: auth (401/403), bad request (400), unknown model (404)."""
+
+
+class ModelAuthError(FatalModelError):
+    """The provider refused the credentials, or none were given (HTTP 401/403, litellm's
+    ``AuthenticationError``, or a client that found no API key).
+
+    Attributes:
+        env_vars: the environment variables the provider reads its key from, when known
+            (``("OPENAI_API_KEY",)``), for the message a command line shows.
+    """
+
+    def __init__(self, message: str, *, model: str, status_code: int | None = None, attempts: int = 1,
+                 env_vars: tuple[str, ...] = ()) -> None:
+        super().__init__(message, model=model, status_code=status_code, attempts=attempts)
+        self.env_vars = env_vars

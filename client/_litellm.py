@@ -16,7 +16,7 @@ from typing import Any
 
 import anyio
 
-from ._errors import FatalModelError, ModelError, RetryableModelError
+from ._errors import FatalModelError, ModelAuthError, ModelError, RetryableModelError
 from ._json_repair import parse_arguments
 from ._model_types import AssistantMessage, ChatMessage, GenerationSettings, ModelReply, ToolCall, Usage
 from ._retry import RetryPolicy, Sleep, call_with_retries
@@ -169,13 +169,24 @@ def _tool_call(raw: Any, index: int) -> ToolCall:
     )
 
 
+# What litellm's OpenAI path says when no key was given: it raises this as an InternalServerError (HTTP 500),
+# which would otherwise be retried like a server fault.
+_NO_KEY_WORDS = ("missing credentials", "api_key client option must be set", "no api key", "api key not found")
+
+
 def _translate(error: Exception, model: str) -> ModelError:
-    """Map a litellm/OpenAI exception onto retry (429, 408, 5xx, timeouts, connection) or abort."""
+    """Map a litellm/OpenAI exception onto retry (429, 408, 5xx, timeouts, connection) or abort; credentials
+    missing or refused abort as ``ModelAuthError`` naming the key's environment variable."""
     import litellm
 
     status = getattr(error, "status_code", None)
     status = status if isinstance(status, int) else None
     message = f"{model}: {type(error).__name__} (HTTP {status}): {error}" if status else f"{model}: {error}"
+    text = str(error).lower()
+    if (isinstance(error, litellm.AuthenticationError) or status in (401, 403)
+            or any(words in text for words in _NO_KEY_WORDS)):
+        return ModelAuthError(f"{model}: the provider refused the credentials or none were given ({error})",
+                              model=model, status_code=status, env_vars=_key_variables(model))
     transient = isinstance(error, litellm.Timeout | litellm.APIConnectionError) or status in (408, 429)
     if transient or (status is not None and status >= 500):
         return RetryableModelError(message, model=model, status_code=status, retry_after_s=_retry_after(error))
@@ -193,3 +204,14 @@ def _retry_after(error: Exception) -> float | None:
             except ValueError:
                 return None  # an HTTP date; the exponential backoff is good enough
     return None
+
+
+def _key_variables(model: str) -> tuple[str, ...]:
+    """The environment variables litellm reads ``model``'s API key from (``OPENAI_API_KEY``), when it knows."""
+    import litellm
+
+    try:
+        missing = litellm.validate_environment(model=model).get("missing_keys") or []
+    except Exception:  # only a hint inside another error's message: it must never replace that error
+        return ()
+    return tuple(str(k) for k in missing if str(k).endswith("_KEY"))

@@ -20,7 +20,7 @@ from typing import Any, Self
 import anyio
 import httpx2
 
-from ._errors import FatalModelError, RetryableModelError
+from ._errors import FatalModelError, ModelAuthError, RetryableModelError
 from ._json_repair import parse_arguments
 from ._model_types import AssistantMessage, ChatMessage, GenerationSettings, ModelReply, ToolCall, Usage
 from ._retry import RetryPolicy, Sleep, call_with_retries
@@ -155,6 +155,9 @@ class OpenAICompatBackend:
             if status in _TRANSIENT_STATUS or status >= 500:
                 raise RetryableModelError(message, model=self.model, status_code=status,
                                           retry_after_s=_retry_after(response))
+            if status in (401, 403):
+                raise ModelAuthError(f"{message} (the server refused the credentials; pass the right api_key)",
+                                     model=self.model, status_code=status)
             raise FatalModelError(message, model=self.model, status_code=status)
         try:
             data = response.json()

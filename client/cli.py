@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
+    from ._errors import ModelAuthError
     from ._trajectory import Trajectory
     from ._verify import Judgement
 
@@ -20,6 +21,19 @@ ClustersOpt = Annotated[Path | None, typer.Option("--clusters", help="A clusters
 def _fail(message: str) -> None:
     print(f"error: {message}", file=sys.stderr)
     raise typer.Exit(2)
+
+
+ApiKeyOpt = Annotated[str | None, typer.Option(
+    "--api-key", help="The model provider's API key (default: litellm reads the provider's variable, such as "
+    "OPENAI_API_KEY). A local server that checks no key takes any value.", show_default=False)]
+
+
+def auth_failure_line(error: ModelAuthError) -> str:
+    """One line for a command line: what the provider said, and which flag or variable to set."""
+    said = " ".join(str(error).split())
+    where = " or set " + " / ".join(error.env_vars) if error.env_vars else ""
+    return (f"{said}. Pass --api-key KEY{where} (a local server that checks no key takes any value, "
+            "e.g. --api-key none)")
 
 
 def _render(t: Trajectory) -> None:
@@ -52,6 +66,7 @@ def episode_run(
     user_model: Annotated[str | None, typer.Option("--user-model", help="A litellm model for the user "
                                                    "(default: the scripted user).")] = None,
     api_base: Annotated[str | None, typer.Option("--api-base", help="An OpenAI-compatible endpoint.")] = None,
+    api_key: ApiKeyOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the trajectory as one JSON object.")] = False,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     catalog: CatalogOpt = None,
@@ -62,6 +77,7 @@ def episode_run(
 
     from tdscaling.servers import Catalog, SpecError
 
+    from ._errors import ModelAuthError
     from ._harness import Harness, load_blueprint
     from ._user import LLMUser
 
@@ -78,10 +94,14 @@ def episode_run(
         from ._litellm import LiteLLMBackend
 
         if model:
-            assistant = LiteLLMBackend(model, api_base=api_base)
+            assistant = LiteLLMBackend(model, api_base=api_base, api_key=api_key)
         if user_model:
-            user = LLMUser(bp, LiteLLMBackend(user_model, api_base=api_base))
-    t = anyio.run(lambda: harness.run(bp, assistant=assistant, user=user, seed=seed))
+            user = LLMUser(bp, LiteLLMBackend(user_model, api_base=api_base, api_key=api_key))
+    try:
+        t = anyio.run(lambda: harness.run(bp, assistant=assistant, user=user, seed=seed))
+    except ModelAuthError as e:
+        _fail(auth_failure_line(e))
+        return
     if as_json:
         print(t.model_dump_json())
     else:

@@ -115,12 +115,16 @@ class OperationKind:
 
     name: ClassVar[str]
     read_only: ClassVar[bool] = False
-    destructive: ClassVar[bool] = False
     idempotent: ClassVar[bool] = False
     has_target: ClassVar[bool] = True  # acts on existing records (so ``state``/``no_dependents`` can apply)
 
     def check(self, domain: DomainSpec, op: OperationSpec) -> list[Problem]:
         return []
+
+    def destructive(self, domain: DomainSpec, op: OperationSpec) -> bool:
+        """Whether the call removes something or cannot be undone with the domain's own operations (MCP's
+        ``destructiveHint``). Reads and creates only add; an update can write the old values back."""
+        return False
 
     def inputs(self, domain: DomainSpec, op: OperationSpec) -> list[Param]:
         raise NotImplementedError
@@ -265,6 +269,12 @@ class TransitionKind(OperationKind):
         t = sm.transition(op.transition) if sm and op.transition else None
         return tuple(t.source) if t else ()
 
+    def destructive(self, domain: DomainSpec, op: OperationSpec) -> bool:
+        """A move no sequence of moves can take back (a refund, a cancellation that can only be refunded)."""
+        sm = domain.entities[op.entity].state_machine
+        t = sm.transition(op.transition) if sm and op.transition else None
+        return t is not None and sm is not None and not sm.can_undo(t)
+
     def returns_text(self, domain: DomainSpec, op: OperationSpec) -> str:
         sm = domain.entities[op.entity].state_machine
         t = sm.transition(op.transition) if sm and op.transition else None
@@ -276,8 +286,10 @@ class TransitionKind(OperationKind):
 
 class DeleteKind(OperationKind):
     name = "delete"
-    destructive = True
     idempotent = True
+
+    def destructive(self, domain: DomainSpec, op: OperationSpec) -> bool:
+        return True
 
     def check(self, domain: DomainSpec, op: OperationSpec) -> list[Problem]:
         return [("fields", "a delete takes no fields")] if op.fields else []
@@ -331,6 +343,10 @@ class AggregateKind(OperationKind):
 
 class TransferKind(OperationKind):
     name = "transfer"
+
+    def destructive(self, domain: DomainSpec, op: OperationSpec) -> bool:
+        """Takes the amount away from the source record; only another transfer, from the receiver, returns it."""
+        return True
 
     def check(self, domain: DomainSpec, op: OperationSpec) -> list[Problem]:
         e = domain.entities[op.entity]

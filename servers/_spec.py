@@ -81,6 +81,18 @@ class StateMachine(_Strict):
     def transition(self, name: str) -> Transition | None:
         return next((t for t in self.transitions if t.name == name), None)
 
+    def can_undo(self, move: Transition) -> bool:
+        """Whether some sequence of this machine's transitions leads from ``move``'s target back to one of its
+        source states (``freeze`` can be undone by ``unfreeze``; ``cancel`` of an order, then only ``refund``, not)."""
+        seen, frontier = {move.target}, [move.target]
+        while frontier:
+            state = frontier.pop()
+            for t in self.transitions:
+                if state in t.source and t.target not in seen:
+                    seen.add(t.target)
+                    frontier.append(t.target)
+        return not seen.isdisjoint(move.source)
+
 
 class EntitySpec(_Strict):
     """A record type. Every entity has an implicit string ``id`` such as ``ORD-000123``.

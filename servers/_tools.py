@@ -101,8 +101,23 @@ def input_schema(tool: ToolSpec, domain: DomainSpec) -> dict[str, Any]:
     }
 
 
+def _fires_for_good(domain: DomainSpec, op: OperationSpec, inputs: tuple[Param, ...]) -> bool:
+    """Whether an effect fires a move on another record that cannot be undone (a refund filed as a create)."""
+    for effect in op.effects:
+        if effect.kind != "fire":
+            continue
+        param = next((p for p in inputs if p.name == effect.param), None)
+        target = domain.entities.get(param.ref) if param is not None and param.ref else None
+        sm = target.state_machine if target is not None else None
+        move = sm.transition(effect.transition) if sm is not None else None
+        if sm is not None and move is not None and not sm.can_undo(move):
+            return True
+    return False
+
+
 def tool_spec(domain: DomainSpec, op: OperationSpec) -> ToolSpec:
     kind = kind_of(op)
+    inputs = tuple(kind.inputs(domain, op))
     return ToolSpec(
         name=op.name,
         domain=domain.name,
@@ -110,12 +125,12 @@ def tool_spec(domain: DomainSpec, op: OperationSpec) -> ToolSpec:
         kind=op.kind,
         entity=op.entity,
         description=f"{op.description.rstrip()} {kind.returns_text(domain, op)}",
-        inputs=tuple(kind.inputs(domain, op)),
+        inputs=inputs,
         outputs=kind.outputs(domain, op),
         preconditions=tuple(op.preconditions),
         effects=tuple(op.effects),
         read_only=kind.read_only,
-        destructive=kind.destructive,
+        destructive=kind.destructive(domain, op) or _fires_for_good(domain, op, inputs),
         idempotent=kind.idempotent,
         source_states=kind.required_states(domain, op),
     )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
+
+from tdscaling.client.cli import ApiKeyOpt
 
 if TYPE_CHECKING:
     from ._run import RunConfig, RunResult
@@ -29,24 +32,37 @@ def _writable_dir(path: Path, flag: str) -> None:
         _fail(str(e))
 
 
-def _first_spec_error(group: BaseExceptionGroup) -> Exception | None:
+def _first_mistake(group: BaseExceptionGroup) -> Exception | None:
+    """The first user mistake met inside a task group: a bad input, or credentials the provider refused."""
+    from tdscaling.client import ModelAuthError
     from tdscaling.servers import SpecError
 
     for e in group.exceptions:
-        if isinstance(e, SpecError):
+        if isinstance(e, SpecError | ModelAuthError):
             return e
-        if isinstance(e, BaseExceptionGroup) and (inner := _first_spec_error(e)) is not None:
+        if isinstance(e, BaseExceptionGroup) and (inner := _first_mistake(e)) is not None:
             return inner
     return None
 
 
+def _mistake_line(error: Exception, out: Path) -> str:
+    from tdscaling.client import ModelAuthError
+    from tdscaling.client.cli import auth_failure_line
+
+    if isinstance(error, ModelAuthError):  # the run stopped at its first model call; what it wrote is resumable
+        return f"{auth_failure_line(error)}; then continue the run with --resume --out {out}"
+    return str(error)
+
+
 def _execute(config: RunConfig, out: Path, *, resume: bool, catalog_dirs: list[Path] | None,
-             manifest_extra: dict[str, object] | None = None) -> RunResult:
-    """Run with a live progress display on a terminal (a line per round otherwise)."""
+             manifest_extra: dict[str, object] | None = None, api_key: str | None = None) -> RunResult:
+    """Run with a live progress display on a terminal (a line per round otherwise). ``api_key`` is kept out of
+    ``config``: the config is written to the run's manifest."""
     import anyio
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from tdscaling.client import ModelAuthError
     from tdscaling.servers import Catalog, SpecError
 
     from ._run import RoundProgress, synth_run
@@ -56,17 +72,24 @@ def _execute(config: RunConfig, out: Path, *, resume: bool, catalog_dirs: list[P
     assistant_factory = user_factory = None
     writer = None
     if config.model or config.user_model:
+        import warnings
+
         from tdscaling.client._litellm import LiteLLMBackend
         from tdscaling.client._user import LLMUser
 
+        # A run that stops (a refused key) cancels the other episodes' calls in flight; litellm then drops their
+        # coroutines unawaited and Python prints a RuntimeWarning per call under the one-line error.
+        warnings.filterwarnings("ignore", message=r"coroutine '.*acompletion' was never awaited",
+                                category=RuntimeWarning)
+
         if config.model:
-            model = LiteLLMBackend(config.model, api_base=config.api_base)
+            model = LiteLLMBackend(config.model, api_base=config.api_base, api_key=api_key)
             assistant_factory = lambda bp: model  # noqa: E731 - one shared backend
             from ._writer import GoalWriter
 
             writer = GoalWriter(model)
         if config.user_model:
-            user_backend = LiteLLMBackend(config.user_model, api_base=config.api_base)
+            user_backend = LiteLLMBackend(config.user_model, api_base=config.api_base, api_key=api_key)
             user_factory = lambda bp: LLMUser(bp, user_backend)  # noqa: E731
     with Progress(TextColumn("[bold]round {task.fields[round]}[/]"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("accepted {task.fields[acc]} · rejected {task.fields[rej]} · "
@@ -79,25 +102,26 @@ def _execute(config: RunConfig, out: Path, *, resume: bool, catalog_dirs: list[P
                 bar.update(task, hd=f"{p.metrics.domain_entropy_norm:.3f}", hm=f"{p.metrics.mode_entropy_norm:.3f}")
             bar.update(task, completed=p.done, total=p.total, round=f"{p.round}/{p.rounds}", acc=p.accepted,
                        rej=p.rejected, fail=p.failed)
-            if p.metrics and not live:
+            if p.metrics and not live:  # one whole line per round for logs: never wrapped at the console's width
                 m = p.metrics
                 console.print(f"round {p.round}/{p.rounds}: {p.accepted} accepted, {p.rejected} rejected, "
                               f"{p.failed} unplannable; cumulative H_D {m.domain_entropy_norm:.3f} "
-                              f"H_M {m.mode_entropy_norm:.3f} CAC {m.cac:.0f} paths {m.distinct_paths}")
+                              f"H_M {m.mode_entropy_norm:.3f} CAC {m.cac:.0f} paths {m.distinct_paths}",
+                              soft_wrap=True, highlight=False)
 
         try:
             cat = Catalog.load(catalog_dirs or ())
             return anyio.run(lambda: synth_run(config, out, catalog=cat, resume=resume, on_progress=on_progress,
                                                assistant_factory=assistant_factory, user_factory=user_factory,
                                                goal_writer=writer, manifest_extra=manifest_extra))
-        except SpecError as e:
-            _fail(str(e))
+        except (SpecError, ModelAuthError) as e:
+            _fail(_mistake_line(e, out))
             raise AssertionError from e  # unreachable: _fail exits
         except BaseExceptionGroup as group:  # a user mistake met inside a task group
-            mistake = _first_spec_error(group)
+            mistake = _first_mistake(group)
             if mistake is None:
                 raise
-            _fail(str(mistake))
+            _fail(_mistake_line(mistake, out))
             raise AssertionError from group
 
 
@@ -120,7 +144,7 @@ def _summary(result: RunResult) -> None:
               f"planned, in {result.seconds:.0f} s")
     con.print(f"dataset: {result.out / 'trajectories.jsonl'}")
     con.print(f"report:  {result.out / 'report.md'}  (plot: {result.out / 'metrics.png'})")
-    con.print(f"export:  tdscaling export {result.out} --format openai -o {result.out / 'train.jsonl'}")
+    con.print(f"export:  tdscaling export {result.out} --format openai -o {result.out / 'dataset'}/")
 
 
 def synth_run_cmd(
@@ -132,6 +156,7 @@ def synth_run_cmd(
     user_model: Annotated[str | None, typer.Option("--user-model", help="litellm model for the user "
                                                    "(default: the scripted user).")] = None,
     api_base: Annotated[str | None, typer.Option("--api-base", help="OpenAI-compatible endpoint.")] = None,
+    api_key: ApiKeyOpt = None,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1)] = 8,
     strategy: Annotated[StrategyOpt, typer.Option("--strategy")] = "evolve",
     seed: Annotated[int, typer.Option("--seed")] = 0,
@@ -156,7 +181,7 @@ def synth_run_cmd(
                        model=model, user_model=user_model, api_base=api_base,
                        domains=[d.strip() for d in domains.split(",") if d.strip()] if domains else None,
                        clusters_file=str(clusters.resolve()) if clusters else None, task_time_s=task_time_s)
-    _summary(_execute(config, out, resume=resume, catalog_dirs=catalog))
+    _summary(_execute(config, out, resume=resume, catalog_dirs=catalog, api_key=api_key))
 
 
 def demo_cmd(
@@ -190,24 +215,55 @@ def _is_demo(manifest: Path) -> bool:
 def export_cmd(
     run_dir: Annotated[Path, typer.Argument(help="A run directory (the --out of synth run or demo).")],
     fmt: Annotated[Literal["openai", "sharegpt"], typer.Option("--format")] = "openai",
-    output: Annotated[Path, typer.Option("-o", "--output", help="The JSON Lines file to write.")] = Path("train.jsonl"),
+    output: Annotated[str, typer.Option(
+        "-o", "--output", help="A JSON Lines file, or a folder (an existing directory, or a path ending in /): a "
+        "Hugging Face dataset folder with its card, which datasets.load_dataset(folder) reads.")] = "train.jsonl",
+    arguments: Annotated[Literal["object", "string"], typer.Option(
+        "--arguments", help="Tool-call arguments as JSON objects (TRL, Qwen2.5, Llama-3.1) or JSON strings "
+        "(DeepSeek-V3's template).")] = "object",
+    parallel_calls: Annotated[Literal["keep", "split"], typer.Option(
+        "--parallel-calls", help="Keep parallel calls in one turn, or split them into consecutive single-call "
+        "turns (Llama-3.1's template takes one call per turn).")] = "keep",
+    parquet: Annotated[bool, typer.Option("--parquet", help="Also write data/train.parquet (folder only).")] = False,
+    license_id: Annotated[str, typer.Option("--license", help="The dataset card's license.")] = "apache-2.0",
+    check_template: Annotated[str | None, typer.Option(
+        "--check-template", metavar="NAME|FILE", help="First render every row through a chat template (one TRL "
+        "ships, such as qwen2_5, qwen3, llama3_1; or a Jinja file); write nothing and exit 1 if a row fails or "
+        "double-encodes its arguments. Needs tdscaling[train].")] = None,
 ) -> None:
-    """Export accepted trajectories for training (OpenAI chat format or ShareGPT)."""
-    from tdscaling.common import UsageError, check_output_file
+    """Export accepted trajectories for training: OpenAI chat format or ShareGPT, as a file or a dataset folder."""
+    from tdscaling.common import UsageError, check_output_dir, check_output_file
     from tdscaling.servers import SpecError
 
     from ._export import export
+    from ._export_options import ExportOptions
 
+    options = ExportOptions(fmt=fmt, arguments=arguments, parallel_calls=parallel_calls, parquet=parquet,
+                            license=license_id)
+    target = Path(output)
+    folder = output.endswith(("/", os.sep)) or target.is_dir()
     try:
-        check_output_file(output, flag="-o")
+        (check_output_dir if folder else check_output_file)(target, flag="-o")
     except UsageError as e:
         _fail(str(e))
     try:
-        n = export(run_dir, fmt, output)
+        if check_template is not None:
+            from ._template_check import check_export
+
+            report = check_export(run_dir, options, check_template)
+            print(report.summary(), file=sys.stderr)
+            if not report.passed:
+                for line in report.details():
+                    print(line, file=sys.stderr)
+                print("nothing written", file=sys.stderr)
+                raise typer.Exit(1)
+        result = export(run_dir, target, options=options, folder=folder)
     except SpecError as e:
         _fail(str(e))
         return
-    print(f"wrote {n} rows to {output} ({fmt})", file=sys.stderr)
+    what = "dataset folder" if result.folder else "file"
+    print(f"wrote {result.rows} rows to {result.path} ({fmt}, {what}, {result.data_bytes / 1e6:.1f} MB of rows)",
+          file=sys.stderr)
 
 
 def register(app: typer.Typer) -> None:

@@ -17,7 +17,8 @@ from ._metrics import RoundMetrics
 MAX_DECISIONS = 200
 
 
-def _meaning(code: str) -> str:
+def reason_meaning(code: str) -> str:
+    """What a rejection reason code (or ``planning:<reason>``) means, in words."""
     if code.startswith("planning:"):
         from ._planner import PLANNING_REASONS
 
@@ -25,7 +26,9 @@ def _meaning(code: str) -> str:
     return REASON_CODES.get(code, "")
 
 
-def _table(head: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
+def markdown_table(head: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
+    """A Markdown table; floats with 3 decimals, pipes and newlines escaped."""
+
     def cell(v: object) -> str:
         text = f"{v:.3f}" if isinstance(v, float) else str(v)
         return text.replace("|", "\\|").replace("\n", " ")
@@ -38,7 +41,7 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
 def _config(manifest: Mapping[str, Any]) -> list[str]:
     rows = [(f"`{k}`", v if isinstance(v, str | int | float | bool) or v is None else json.dumps(v, sort_keys=True))
             for k, v in manifest.items()]
-    return _table(("key", "value"), rows) if rows else ["(no manifest)"]
+    return markdown_table(("key", "value"), rows) if rows else ["(no manifest)"]
 
 
 def _rounds(rounds: Sequence[RoundMetrics]) -> list[str]:
@@ -47,7 +50,7 @@ def _rounds(rounds: Sequence[RoundMetrics]) -> list[str]:
     rows = [(m.round, m.accepted, m.rejected, m.domain_entropy, m.domain_entropy_norm, m.mode_entropy,
              m.mode_entropy_norm, f"{m.cac:.1f}", f"{m.cac_mean:.2f}", m.distinct_paths, m.tool_coverage,
              m.round_domain_entropy_norm, m.round_mode_entropy_norm, m.round_new_paths) for m in rounds]
-    return _table(head, rows)
+    return markdown_table(head, rows)
 
 
 def _funnel(rounds: Sequence[RoundMetrics], reasons: Counter[str]) -> list[str]:
@@ -59,9 +62,9 @@ def _funnel(rounds: Sequence[RoundMetrics], reasons: Counter[str]) -> list[str]:
     if not reasons:
         return [*out, "No rejections."]
     n = sum(reasons.values())
-    rows = [(f"`{code}`", count, f"{count / n:.1%}", _meaning(code)) for code, count in
+    rows = [(f"`{code}`", count, f"{count / n:.1%}", reason_meaning(code)) for code, count in
             sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))]
-    return out + _table(("reason", "count", "share", "meaning"), rows)
+    return out + markdown_table(("reason", "count", "share", "meaning"), rows)
 
 
 def _decisions(decisions: Sequence[Decision]) -> list[str]:
@@ -69,7 +72,8 @@ def _decisions(decisions: Sequence[Decision]) -> list[str]:
         return ["The strategy made no decisions (a fixed baseline)."]
     counts = Counter(d.action for d in decisions)
     out = ["Per action: " + ", ".join(f"{a} {c}" for a, c in sorted(counts.items())) + ".", ""]
-    out += _table(("round", "action", "detail"), [(d.round, d.action, d.detail) for d in decisions[:MAX_DECISIONS]])
+    out += markdown_table(("round", "action", "detail"),
+                          [(d.round, d.action, d.detail) for d in decisions[:MAX_DECISIONS]])
     if len(decisions) > MAX_DECISIONS:
         out.append(f"\n... and {len(decisions) - MAX_DECISIONS} more.")
     return out
@@ -81,7 +85,7 @@ def _distribution(counts: Mapping[str, float], title: str) -> list[str]:
         return [f"No {title} yet."]
     rows = [(f"`{k}`", round(v, 2), f"{v / total:.1%}", "█" * max(1, round(30 * v / total)))
             for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
-    return _table((title, "trajectories", "share", ""), rows)
+    return markdown_table((title, "trajectories", "share", ""), rows)
 
 
 def render_report(rounds: Sequence[RoundMetrics], manifest: Mapping[str, Any], rejected_reasons: Counter[str],

@@ -12,7 +12,7 @@ import logging
 from tdscaling.client._backend import ModelBackend
 from tdscaling.client._bind import render
 from tdscaling.client._blueprint import Blueprint
-from tdscaling.client._errors import ModelError
+from tdscaling.client._errors import ModelAuthError, ModelError
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +37,8 @@ class GoalWriter:
         prompt = PROMPT.format(persona=blueprint.persona, goal=blueprint.goal)
         try:
             reply = await self.backend.complete([{"role": "user", "content": prompt}])
+        except ModelAuthError:
+            raise  # every later call fails the same way: the run must stop and say which key to set
         except ModelError as e:
             logger.warning("goal writer failed for %s, keeping the template: %s", blueprint.id, e)
             self.kept += 1

@@ -94,11 +94,15 @@ class FakeOpenAI:
     Args:
         default: the reply used when the script is exhausted.
         fixed_delay_s: a delay added to every reply (for throughput benchmarks).
+
+    Set ``api_key`` to demand ``Authorization: Bearer <api_key>``: any other request gets the 401 OpenAI sends
+    for a wrong key (and is still recorded).
     """
 
     def __init__(self, *, default: Reply | None = None, fixed_delay_s: float = 0.0) -> None:
         self.default = default or text("ok")
         self.fixed_delay_s = fixed_delay_s
+        self.api_key: str | None = None
         self.requests: list[dict[str, Any]] = []
         self.request_headers: list[dict[str, str]] = []
         self._script: deque[Reply] = deque()
@@ -122,6 +126,7 @@ class FakeOpenAI:
     def reset(self) -> None:
         with self._lock:
             self.responder = None
+            self.api_key = None
             self._script.clear()
             self.requests.clear()
             self.request_headers.clear()
@@ -137,7 +142,10 @@ class FakeOpenAI:
         with self._lock:
             self.requests.append(body)
             self.request_headers.append(dict(request.headers))
-            if self._script:
+            if self.api_key is not None and request.headers.get("authorization") != f"Bearer {self.api_key}":
+                reply = error(401, "Incorrect API key provided. You can find your API key at "
+                                   "https://platform.openai.com/account/api-keys.")
+            elif self._script:
                 reply = self._script.popleft()
             elif self.responder is not None:
                 reply = self.responder(body)

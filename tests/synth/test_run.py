@@ -1,4 +1,4 @@
-"""The synthesis run: its files, kill -9 and resume with nothing lost or duplicated, and the exports."""
+"""The synthesis run: its files, kill -9 and resume with nothing lost or duplicated (exports: test_export.py)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ RUN = ["--rounds", "3", "--per-round", "14", "--seed", "3", "--concurrency", "4"
 
 def _cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None
          ) -> subprocess.CompletedProcess[str]:
+    # stderr is a pipe: rich would assume 80 columns if COLUMNS said so
+    env = {k: v for k, v in (os.environ if env is None else env).items() if k != "COLUMNS"}
     return subprocess.run([sys.executable, "-m", "tdscaling.synth", *args], capture_output=True, text=True,
                           timeout=600, cwd=cwd, env=env)
 
@@ -27,11 +29,24 @@ def _lines(path: Path) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def full_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def full_run_stderr(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     out = tmp_path_factory.mktemp("runs") / "full"
     r = _cli("synth", "run", "--out", str(out), *RUN)
     assert r.returncode == 0, r.stderr
-    return out
+    return out, r.stderr
+
+
+@pytest.fixture(scope="module")
+def full_run(full_run_stderr: tuple[Path, str]) -> Path:
+    return full_run_stderr[0]
+
+
+def test_progress_to_a_pipe_is_one_whole_line_per_round(full_run_stderr: tuple[Path, str]) -> None:
+    lines = [line for line in full_run_stderr[1].splitlines() if line.strip()]
+    rounds = [line for line in lines if line.startswith("round ")]
+    assert [line.split(":")[0] for line in rounds] == ["round 1/3", "round 2/3", "round 3/3"], lines
+    assert all(len(line) > 80 and line.split()[-2:][0] == "paths" for line in rounds), rounds
+    assert len(lines) == len(rounds), f"stray or wrapped lines: {lines}"
 
 
 def test_a_run_writes_every_output_file_with_its_fields(full_run: Path) -> None:
@@ -138,50 +153,6 @@ def test_resuming_needs_the_same_flags_and_a_fresh_run_needs_an_empty_directory(
     assert r.returncode == 2 and "not empty; pass --resume" in r.stderr
     r = _cli("synth", "run", "--out", str(full_run), "--rounds", "3", "--per-round", "15", "--seed", "3", "--resume")
     assert r.returncode == 2 and "another configuration" in r.stderr and "Traceback" not in r.stderr
-
-
-def test_the_openai_export_validates_against_the_openai_types_and_loads_with_datasets(
-    full_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")  # datasets must not reach for the Hub
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
-    from pydantic import TypeAdapter
-
-    out = tmp_path / "train.jsonl"
-    r = _cli("export", str(full_run), "--format", "openai", "-o", str(out))
-    assert r.returncode == 0, r.stderr
-    rows = _lines(out)
-    assert len(rows) == len(_lines(full_run / "trajectories.jsonl"))
-    messages = TypeAdapter(list[ChatCompletionMessageParam])
-    tools = TypeAdapter(list[ChatCompletionToolParam])
-    for row in rows:
-        messages.validate_python(row["messages"], strict=True)
-        tools.validate_python(row["tools"], strict=True)
-        assert row["messages"][0]["role"] == "system" and row["messages"][-1]["role"] == "assistant"
-        calls = {tc["id"] for m in row["messages"] for tc in m.get("tool_calls") or []}
-        assert {m["tool_call_id"] for m in row["messages"] if m["role"] == "tool"} == calls
-    import datasets
-
-    ds = datasets.load_dataset("json", data_files=str(out), split="train")
-    assert ds.num_rows == len(rows)
-    assert ds[0]["messages"][0]["role"] == "system"
-
-
-def test_the_sharegpt_export_alternates_turns_as_llama_factory_expects(full_run: Path, tmp_path: Path) -> None:
-    out = tmp_path / "sharegpt.jsonl"
-    assert _cli("export", str(full_run), "--format", "sharegpt", "-o", str(out)).returncode == 0
-    for row in _lines(out):
-        turns = row["conversations"]
-        assert turns and row["system"] and isinstance(json.loads(row["tools"]), list)
-        for i, turn in enumerate(turns):
-            allowed = ("human", "observation") if i % 2 == 0 else ("gpt", "function_call")
-            assert turn["from"] in allowed, (i, [t["from"] for t in turns])
-        assert turns[-1]["from"] == "gpt"
-        for turn in turns:
-            if turn["from"] == "function_call":
-                call = json.loads(turn["value"])
-                assert all("name" in c and "arguments" in c for c in (call if isinstance(call, list) else [call]))
 
 
 def test_export_of_a_directory_that_is_not_a_run_is_a_clear_error(tmp_path: Path) -> None:
@@ -293,16 +264,17 @@ def test_a_run_cannot_be_resumed_with_another_catalog(tmp_path: Path) -> None:
 
 def test_export_refuses_to_overwrite_the_run_and_keeps_unparsable_arguments(full_run: Path, tmp_path: Path) -> None:
     r = _cli("export", str(full_run), "-o", str(full_run / "trajectories.jsonl"))
-    assert r.returncode == 2 and "one of the run's own files" in r.stderr
-    r = _cli("export", str(full_run), "-o", str(tmp_path))
-    assert r.returncode == 2 and "is a directory" in r.stderr
-    from tdscaling.synth import sharegpt_row
+    assert r.returncode == 2 and "the run itself or one of its files" in r.stderr
+    from tdscaling.synth import openai_row, sharegpt_row
 
     row = _lines(full_run / "trajectories.jsonl")[0]
     call = next(m for m in row["messages"] if m.get("tool_calls"))
     call["tool_calls"][0]["function"]["arguments"] = "{not json"
     turn = next(t for t in sharegpt_row(row)["conversations"] if t["from"] == "function_call")
-    assert json.loads(turn["value"])["arguments"] == "{not json"
+    assert json.loads(turn["value"].rpartition("<tool_call>")[2].removesuffix("</tool_call>"))["arguments"] \
+        == "{not json"
+    message = next(m for m in openai_row(row)["messages"] if m.get("tool_calls"))
+    assert message["tool_calls"][0]["function"]["arguments"] == "{not json"  # the model wrote it so
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "trajectories.jsonl").write_text(json.dumps(row) + "\nnot json\n")
     r = _cli("export", str(tmp_path / "run"), "-o", str(tmp_path / "x.jsonl"))
