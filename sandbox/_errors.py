@@ -6,13 +6,16 @@ only when the caller misused the sandbox or the sandbox itself broke.
 
 from __future__ import annotations
 
+from tdscaling.common import UsageError
+
 
 class SandboxError(Exception):
     """Base class of every error the sandbox raises."""
 
 
-class SandboxUsageError(SandboxError):
-    """The caller asked for something invalid (bad session id, path, language, size)."""
+class SandboxUsageError(SandboxError, UsageError):
+    """The caller asked for something invalid (bad session id, path, language, size); a
+    ``tdscaling.common.UsageError``, so a command reports it in one line."""
 
 
 class WorkspacePathError(SandboxUsageError):

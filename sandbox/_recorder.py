@@ -1,25 +1,21 @@
 """The execution record: one JSON line per execution, flushed (and fsync'd) before the tool replies.
 
-Code may hold any string a caller can send, lone UTF-16 surrogates included (JSON spells one as
-``"\\ud800"``; a model's repaired arguments can carry one). UTF-8 cannot encode such a character, so a
-record made with the default encoder failed and the run that had happened left no line. ``json_line``
-writes every other character as itself and a lone surrogate as the JSON escape ``\\udXXX``: the line is
-valid UTF-8 and JSON, and reading it back gives exactly the recorded string.
+Lines are written by the shared ``tdscaling.common.JsonlAppender``: code may hold any string a caller can
+send, lone UTF-16 surrogates included, and such a character is written as its JSON escape (valid UTF-8 and
+JSON; reading it back gives exactly the recorded string) instead of failing the record.
 """
 
 from __future__ import annotations
 
 import collections
-import json
-import os
-import re
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Self
+from typing import Self
 
 import anyio
 from pydantic import BaseModel
 
+from tdscaling.common import JsonlAppender, json_line
 from tdscaling.sandbox._results import ExecutionResult, Language
 from tdscaling.sandbox._settings import IsolationLevel
 
@@ -41,15 +37,6 @@ class ExecutionRecord(ExecutionResult):
     ended_at: str
 
 
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def json_line(record: BaseModel) -> bytes:
-    """``record`` as one line of UTF-8 JSON, lone surrogates escaped (never dropped, never an error)."""
-    text = json.dumps(record.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":"))
-    return _LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text).encode("utf-8") + b"\n"
-
-
 class Recorder:
     """Appends records to a JSONL file (if any) and keeps the most recent ones in memory."""
 
@@ -57,14 +44,13 @@ class Recorder:
         self._path = path
         self._fsync = fsync
         self._recent: collections.deque[ExecutionRecord] = collections.deque(maxlen=keep)
-        self._file: IO[bytes] | None = None
+        self._file: JsonlAppender | None = None
         self._lock = anyio.Lock()
 
     async def __aenter__(self) -> Self:
         if self._path is not None:
-            path = self._path
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = await anyio.to_thread.run_sync(lambda: open(path, "ab"))
+            path, fsync = self._path, self._fsync
+            self._file = await anyio.to_thread.run_sync(lambda: JsonlAppender(path, fsync=fsync))
         return self
 
     async def __aexit__(
@@ -74,20 +60,13 @@ class Recorder:
             self._file.close()
             self._file = None
 
-    def _write(self, line: bytes) -> None:
-        assert self._file is not None
-        self._file.write(line)
-        self._file.flush()
-        if self._fsync:
-            os.fsync(self._file.fileno())
-
     async def append(self, record: ExecutionRecord) -> None:
         """Durably append ``record`` (shielded: a cancelled call still leaves its line)."""
         with anyio.CancelScope(shield=True):
             async with self._lock:
                 if self._file is not None:
-                    line = json_line(record)
-                    await anyio.to_thread.run_sync(self._write, line)
+                    line = json_line(record.model_dump(mode="json"), compact=True)
+                    await anyio.to_thread.run_sync(self._file.append, line)
                 self._recent.append(record)
 
     def recent(self) -> list[ExecutionRecord]:

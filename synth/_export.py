@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tdscaling.common import read_jsonl, write_atomic
 from tdscaling.servers import SpecError
 
-from . import _jsonl
 from ._export_card import DATA_JSONL, DATA_PARQUET, MARK, render_card
 from ._export_options import ExportOptions
 from ._export_rows import convert
@@ -100,7 +100,7 @@ def export(run_dir: Path, output: Path, *, options: ExportOptions | None = None,
     text = "".join(line + "\n" for line in lines)
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
-        _jsonl.write_atomic(output, text)
+        write_atomic(output, text)
     except OSError as e:
         raise SpecError(f"cannot write the export: {e.strerror or e}", source=str(output)) from None
     return ExportResult(output, len(lines), False, len(text.encode()))
@@ -173,7 +173,7 @@ def _copy_matching(source: Path, target: Path, key: str, wanted: set[str]) -> No
     """The lines of ``source`` whose ``key`` is in ``wanted``."""
     target.parent.mkdir(parents=True, exist_ok=True)
     with target.open("w", encoding="utf-8") as out:
-        for record in _jsonl.read(source):
+        for record in read_jsonl(source):
             if str(record.get(key)) in wanted:
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import _jsonl
+from tdscaling.common import read_jsonl
 
 CODE_TOOL = "execute_code"  # the sandbox's code-execution tool
 
@@ -91,7 +91,7 @@ def _read(path: Path, what: str) -> list[dict[str, Any]]:
     from tdscaling.servers import SpecError
 
     try:
-        return list(_jsonl.read(path))
+        return list(read_jsonl(path))
     except (OSError, ValueError) as e:
         raise SpecError(f"cannot read the run's {what}: {e}", source=str(path)) from None
 

@@ -31,12 +31,12 @@ from tdscaling.client._blueprint import Blueprint
 from tdscaling.client._episode import EpisodeLimits
 from tdscaling.client._harness import Harness
 from tdscaling.client._trajectory import Trajectory
+from tdscaling.common import JsonlAppender, json_line, read_jsonl, write_atomic
 from tdscaling.servers import Catalog, ClusterSpec, SpecError
 from tdscaling.servers._build import Indexes
 from tdscaling.servers._cluster_io import read_clusters
 from tdscaling.servers._generate import ClusterGenerator
 
-from . import _jsonl
 from ._evolution import Task, make_strategy
 from ._metrics import MetricsTracker, RoundMetrics, TrajectoryMeasure, measure
 from ._modes import feasible_modes
@@ -236,12 +236,12 @@ class SynthRun:
         manifest_path = self.out / "manifest.json"
         self.out.mkdir(parents=True, exist_ok=True)
         if not manifest_path.exists():
-            _jsonl.write_atomic(manifest_path, json.dumps({
+            write_atomic(manifest_path, json.dumps({
                 "config": self.config.model_dump(mode="json"), "versions": _versions(),
                 "catalog": self._digests(), **self.manifest_extra,
                 "started": datetime.now(UTC).isoformat(timespec="seconds"), "seed": self.config.seed,
             }, indent=2))
-        self.files = {name: _jsonl.Appender(self.out / name) for name in FILES}
+        self.files = {name: JsonlAppender(self.out / name) for name in FILES}
 
     def _digests(self) -> dict[str, str]:
         return {d.name: self.indexes[d.name].digest for d in self.catalog}
@@ -260,16 +260,16 @@ class SynthRun:
     def _load_done(self) -> tuple[dict[str, dict[str, Any]], list[RoundMetrics]]:
         done: dict[str, dict[str, Any]] = {}
         for name in ("trajectories.jsonl", "rejected.jsonl", "failures.jsonl"):
-            for rec in _jsonl.read(self.out / name):
+            for rec in read_jsonl(self.out / name):
                 key = rec.get("task") or (rec.get("labels") or {}).get("task")
                 if key:
                     done[key] = {"file": name, **rec}
-        self._blueprints_written = {str(r.get("task")) for r in _jsonl.read(self.out / "blueprints.jsonl")}
-        for rec in _jsonl.read(self.out / "clusters.jsonl"):
+        self._blueprints_written = {str(r.get("task")) for r in read_jsonl(self.out / "blueprints.jsonl")}
+        for rec in read_jsonl(self.out / "clusters.jsonl"):
             c = ClusterSpec.model_validate(rec)
             self._clusters[c.id] = c
             self._known_clusters.add(c.id)
-        rounds = [RoundMetrics.model_validate(r) for r in _jsonl.read(self.out / "rounds.jsonl")]
+        rounds = [RoundMetrics.model_validate(r) for r in read_jsonl(self.out / "rounds.jsonl")]
         return done, rounds
 
     # --- one task --------------------------------------------------------------------------------------
@@ -282,9 +282,9 @@ class SynthRun:
             bp, task, reasons = self._plan(task, rng)
             if bp is None:
                 self.failure_reasons.update(r for _, r in reasons)
-                self.files["failures.jsonl"].append({"task": key, "round": rnd, "cluster_id": task.cluster.id,
-                                                     "mode": task.mode, "reason": reasons[0][1],
-                                                     "attempts": [{"cluster_id": c, "reason": r} for c, r in reasons]})
+                self.files["failures.jsonl"].append(json_line({
+                    "task": key, "round": rnd, "cluster_id": task.cluster.id, "mode": task.mode,
+                    "reason": reasons[0][1], "attempts": [{"cluster_id": c, "reason": r} for c, r in reasons]}))
                 results["failed"][slot] = task
                 progress.failed += 1
                 self.failed_tasks += 1
@@ -304,8 +304,8 @@ class SynthRun:
                                            attempt=rnd * 100_000 + slot, limits=EpisodeLimits(time_s=remaining))
                 if key not in self._blueprints_written:  # a resumed task may have written it before the kill
                     self._blueprints_written.add(key)
-                    self.files["blueprints.jsonl"].append({"task": key, "round": rnd,
-                                                           "blueprint": bp.model_dump(mode="json")})
+                    self.files["blueprints.jsonl"].append(json_line({"task": key, "round": rnd,
+                                                                     "blueprint": bp.model_dump(mode="json")}))
                 self._record(key, rnd, slot, t, task, attempts=reasons)
                 results["accepted" if t.verdict == "accepted" else "rejected"][slot] = task
                 if task.cluster.id != planned.cluster.id:  # the planned pair failed; the controller must know
@@ -347,7 +347,7 @@ class SynthRun:
         row["task"] = key
         row["round"] = rnd
         row["planning_attempts"] = [{"cluster_id": c, "reason": r} for c, r in attempts]
-        self.files["trajectories.jsonl" if t.verdict == "accepted" else "rejected.jsonl"].append(row)
+        self.files["trajectories.jsonl" if t.verdict == "accepted" else "rejected.jsonl"].append(json_line(row))
 
     def _count(self, slot: int, t: Trajectory, cluster: ClusterSpec) -> None:
         """Measure now (the row carries the observed mode); add to the metrics at the round's end, in slot
