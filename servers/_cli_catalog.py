@@ -11,8 +11,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from tdscaling.common import fail, usage_errors
+
 from ._catalog import Catalog
-from ._cli_errors import fail, user_errors
 
 CatalogOpt = Annotated[
     list[Path] | None,
@@ -21,7 +22,7 @@ CatalogOpt = Annotated[
 
 
 def _catalog(dirs: list[Path] | None) -> Catalog:
-    with user_errors():
+    with usage_errors():
         return Catalog.load(dirs or ())
 
 
@@ -44,11 +45,10 @@ def domains_list(catalog: CatalogOpt = None, as_json: Annotated[bool, typer.Opti
 def domains_show(name: Annotated[str, typer.Argument(help="A domain name (see `tdscaling domains list`).")],
                  catalog: CatalogOpt = None) -> None:
     """Show a domain: its entities, state machines, operations, and its dependency graph as text."""
-    from ._graph import branch_points, domain_graph, entry_tools
-    from ._tools import tool_spec
+    from tdscaling.servers import branch_points, domain_graph, entry_tools, tool_spec
 
     cat = _catalog(catalog)
-    with user_errors():
+    with usage_errors():
         d = cat.get(name)
     con = Console()
     con.print(f"[bold]{d.title}[/bold] ({d.name}, {d.category})\n{d.description}\n")
@@ -98,42 +98,32 @@ def clusters_generate(
     """Generate distinct Business Clusters as JSON Lines (one ClusterSpec per line)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from ._cluster_io import ClusterFileWriter
-    from ._generate import ClusterGenerator
+    from tdscaling.servers import generate_clusters, write_clusters
 
     cat = _catalog(catalog)
-    with user_errors():
-        chosen = cat.select([s.strip() for s in domains.split(",") if s.strip()]) if domains else list(cat)
-    if not chosen:
+    names = [s.strip() for s in domains.split(",") if s.strip()] if domains else None
+    if names == []:
         fail("--domains named no domain; give a comma-separated list such as online_store,clinic")
-    gen = ClusterGenerator(chosen, seed=seed, cross_domain_share=cross_share, max_size=max_size)
     err = Console(stderr=True)
-    show = sys.stderr.isatty()
-    with user_errors(), ClusterFileWriter(output) as out, Progress(
-        TextColumn("clusters"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err, disable=not show, transient=True,
-    ) as progress:
-        task = progress.add_task("generate", total=n)
-        for cluster in gen:
-            out.write(cluster)
-            progress.advance(task)
-            if out.count >= n:
-                break
+    with usage_errors(), Progress(TextColumn("clusters"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                                  console=err, disable=not sys.stderr.isatty(), transient=True) as progress:
+        gen = generate_clusters(cat, n, seed=seed, domains=names, cross_domain_share=cross_share, max_size=max_size)
+        written = write_clusters(output, progress.track(gen, total=n, description="generate"))
     s = gen.stats
     if s.exhausted:
-        err.print(f"[yellow]the catalog gave only {out.count} distinct clusters[/yellow] (no new signature in "
-                  f"the last {gen.patience} attempts); wrote {out.count} of the {n} asked for to {output}")
+        err.print(f"[yellow]the catalog gave only {written} distinct clusters[/yellow] (no new signature in "
+                  f"the last {gen.patience} attempts); wrote {written} of the {n} asked for to {output}")
     else:
-        err.print(f"wrote {out.count} clusters to {output} ({s.attempts} attempts, {s.duplicates} duplicates dropped)")
+        err.print(f"wrote {written} clusters to {output} ({s.attempts} attempts, {s.duplicates} duplicates dropped)")
 
 
 def clusters_show(cluster_id: Annotated[str, typer.Argument(help="A cluster id (or an unambiguous prefix).")],
                   file: Annotated[Path, typer.Option("--file", help="The clusters JSON Lines file.")],
                   as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Show one cluster: its tools, its dependency edges, its policies and seed recipe."""
-    from ._cluster_io import find_cluster
+    from tdscaling.servers import find_cluster
 
-    with user_errors():
+    with usage_errors():
         c = find_cluster(file, cluster_id)
     if as_json:
         print(c.model_dump_json(indent=2))
@@ -155,10 +145,10 @@ def clusters_show(cluster_id: Annotated[str, typer.Argument(help="A cluster id (
 def clusters_stats(file: Annotated[Path, typer.Argument(help="A clusters JSON Lines file.")],
                    as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Count, distinct signatures, per-domain counts, size histogram and cross-domain share of a file."""
-    from ._cluster_io import cluster_stats, read_clusters
+    from tdscaling.servers import cluster_stats
 
-    with user_errors():
-        stats = cluster_stats(read_clusters(file))
+    with usage_errors():
+        stats = cluster_stats(file)
     if as_json:
         print(stats.model_dump_json(indent=2))
         return
@@ -173,16 +163,3 @@ def clusters_stats(file: Annotated[Path, typer.Argument(help="A clusters JSON Li
         doms.add_row(name, str(count))
     con.print(sizes)
     con.print(doms)
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``domains`` and ``clusters`` to ``app``."""
-    domains = typer.Typer(help="The domain catalog.", no_args_is_help=True)
-    domains.command("list")(domains_list)
-    domains.command("show")(domains_show)
-    clusters = typer.Typer(help="Business Clusters: generate, inspect, count.", no_args_is_help=True)
-    clusters.command("generate")(clusters_generate)
-    clusters.command("show")(clusters_show)
-    clusters.command("stats")(clusters_stats)
-    app.add_typer(domains, name="domains")
-    app.add_typer(clusters, name="clusters")

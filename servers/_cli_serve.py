@@ -13,15 +13,11 @@ import shutil
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from ._cli_errors import fail, user_errors
-
-if TYPE_CHECKING:
-    from ._catalog import Catalog
-    from ._cluster_spec import ClusterSpec
+from tdscaling.common import fail, usage_errors
 
 
 class TransportName(StrEnum):
@@ -41,23 +37,6 @@ def data_dir() -> Path:
     """Where ``serve`` keeps its databases: ``$XDG_DATA_HOME/tdscaling`` or ``~/.local/share/tdscaling``."""
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "tdscaling"
-
-
-def _catalog(dirs: list[Path]) -> Catalog:
-    from ._catalog import Catalog
-
-    with user_errors():
-        return Catalog.load(dirs)
-
-
-def _server_name(spec: ClusterSpec) -> str:
-    """A whole domain is named after the domain; any other cluster after its id."""
-    return spec.domains[0] if spec.origin == "domain" else spec.id
-
-
-def _db_name(spec: ClusterSpec, seed: int, rows: int | None = None) -> str:
-    """The default database of a world, a plain file name (it always lives in the data directory)."""
-    return f"{_server_name(spec)}-{seed}{f'-rows{rows}' if rows else ''}.sqlite3"
 
 
 ClusterArg = Annotated[str, typer.Argument(help="A domain name, a cluster id (with --clusters) or a ClusterSpec "
@@ -92,69 +71,40 @@ def serve(
 ) -> None:
     """Serve a Business Cluster as a stateful MCP server (stdio or streamable HTTP)."""
     logging.basicConfig(stream=sys.stderr, level=log_level.value, format="%(levelname)s %(name)s: %(message)s")
-    from tdscaling.common import HttpOptions, UsageError, check_bind, check_output_file
+    from tdscaling.common import check_output_file
+    from tdscaling.servers import Catalog, Serving
+    from tdscaling.servers import serve as serve_cluster
 
-    from ._errors import SpecError
-    from ._transport import RISK
-
-    options = HttpOptions(host=host, port=port, token=token or None, insecure=insecure, risk=RISK,
-                          max_sessions=max_http_sessions, session_idle_s=http_session_idle_s)
-    if transport is TransportName.http:
-        try:
-            check_bind(host, token=options.token, insecure=insecure, risk=RISK)
-        except UsageError as e:
-            fail(str(e))
-    if db is not None and db != ":memory:":
-        try:
+    with usage_errors():
+        if db is not None and db != ":memory:":
             check_output_file(Path(db), flag="--db")
-        except UsageError as e:
-            fail(str(e))
-    cat = _catalog(catalog or [])
-    from ._resolve import load_cluster
-    from ._runtime import ClusterRuntime
+        cat = Catalog.load(catalog or ())
 
-    path = db or ""
+    def ready(serving: Serving) -> None:
+        if serving.url is not None:
+            typer.echo(f"tdscaling: serving {serving.name} at {serving.url} (state in {serving.db})", err=True)
+
     try:
-        spec = load_cluster(cluster, cat, clusters_file=clusters)
-        world_seed = spec.seed_recipe.seed if seed is None else seed
-        path = db or str(data_dir() / _db_name(spec, world_seed, rows))
-        runtime = ClusterRuntime(spec, cat, db=path, seed=world_seed, rows=rows)
-    except SpecError as e:
-        fail(str(e))
+        with usage_errors():
+            serve_cluster(cluster, transport=transport.value, host=host, port=port, db=db, data_dir=data_dir(),
+                          seed=seed, rows=rows, token=token, insecure=insecure, max_http_sessions=max_http_sessions,
+                          http_session_idle_s=http_session_idle_s, catalog=cat, clusters_file=clusters,
+                          on_ready=ready)
     except OSError as e:
-        fail(f"cannot open the database {path}: {e.strerror or e}")
-    try:
-        if transport is TransportName.stdio:
-            import anyio
-
-            from ._transport import serve_stdio
-
-            anyio.run(serve_stdio, runtime)
-        else:
-            from ._transport import serve_runtime_http
-
-            def ready(url: str) -> None:
-                typer.echo(f"tdscaling: serving {runtime.name} at {url} (state in {path})", err=True)
-
-            try:
-                serve_runtime_http(runtime, options, on_ready=ready)
-            except OSError as e:
-                fail(f"cannot listen on {host}:{port}: {e.strerror or e}")
+        fail(f"cannot listen on {host}:{port}: {e.strerror or e}")
     except KeyboardInterrupt:
         pass
-    finally:
-        runtime.close()
 
 
-def _command() -> tuple[str, list[str]]:
+def _command() -> list[str]:
     """The absolute command that runs ``tdscaling`` from this installation."""
     script = Path(sys.executable).parent / "tdscaling"
     if script.is_file() and os.access(script, os.X_OK):
-        return str(script), []
+        return [str(script)]
     found = shutil.which("tdscaling")
     if found:
-        return str(Path(found).resolve()), []
-    return str(Path(sys.executable).resolve()), ["-m", "tdscaling.synth"]
+        return [str(Path(found).resolve())]
+    return [str(Path(sys.executable).resolve()), "-m", "tdscaling.synth"]
 
 
 def claude_config(
@@ -167,32 +117,9 @@ def claude_config(
     catalog: CatalogOpt = None,
 ) -> None:
     """Print a claude_desktop_config.json that serves each CLUSTER over stdio."""
-    from ._errors import SpecError
-    from ._resolve import load_cluster
+    from tdscaling.servers import claude_desktop_config
 
-    cat = _catalog(catalog or [])
-    command, prefix = _command()
-    where = (db_dir or data_dir()).expanduser().resolve()
-    servers: dict[str, dict[str, object]] = {}
-    for ref in clusters_:
-        try:
-            spec = load_cluster(ref, cat, clusters_file=clusters)
-        except SpecError as e:
-            fail(str(e))
-        world_seed = spec.seed_recipe.seed if seed is None else seed
-        target = str(Path(ref).resolve()) if ref.endswith(".json") or Path(ref).is_file() else ref
-        args = [*prefix, "serve", target, "--db", str(where / _db_name(spec, world_seed))]
-        if seed is not None:
-            args += ["--seed", str(seed)]
-        if clusters is not None:
-            args += ["--clusters", str(clusters.resolve())]
-        for d in catalog or []:
-            args += ["--catalog", str(d.resolve())]
-        servers[f"tdscaling-{_server_name(spec)}"] = {"command": command, "args": args}
-    typer.echo(json.dumps({"mcpServers": servers}, indent=2))
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``serve`` and ``claude-config`` to ``app``."""
-    app.command("serve")(serve)
-    app.command("claude-config")(claude_config)
+    with usage_errors():
+        config = claude_desktop_config(clusters_, command=_command(), db_dir=db_dir or data_dir(), seed=seed,
+                                       clusters_file=clusters, catalog_dirs=catalog or ())
+    typer.echo(json.dumps(config, indent=2))

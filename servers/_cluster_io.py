@@ -1,20 +1,21 @@
 """Reading and writing cluster files (JSON Lines of ClusterSpec), and their statistics.
 
-Writes go to a temporary file renamed into place at the end, so an interrupted run never leaves a
-half-written file behind; reads stream, so a 30,000-line file never sits in memory.
+Writes go to a temporary file renamed into place at the end (``tdscaling.common.atomic_writer``), so an
+interrupted run never leaves a half-written file behind; reads stream, so a 30,000-line file never sits in
+memory.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
 from pydantic import BaseModel
+
+from tdscaling.common import atomic_writer
 
 from ._cluster_spec import ClusterSpec
 from ._errors import SpecError, UnknownNameError
@@ -29,8 +30,8 @@ class ClusterFileWriter:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._stack = contextlib.ExitStack()
         self._tmp: IO[str] | None = None
-        self._tmp_name = ""
         self.count = 0
 
     def _cannot(self, e: OSError) -> SpecError:
@@ -41,38 +42,56 @@ class ClusterFileWriter:
             raise SpecError("is a directory; give the path of a .jsonl file to write", source=str(self.path))
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, self._tmp_name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part",
-                                                  dir=self.path.parent)
+            self._tmp = self._stack.enter_context(atomic_writer(self.path))
         except OSError as e:
             raise self._cannot(e) from None
-        self._tmp = os.fdopen(fd, "w", encoding="utf-8")
         return self
 
     def write(self, cluster: ClusterSpec) -> None:
-        assert self._tmp is not None
+        if self._tmp is None:
+            raise RuntimeError("ClusterFileWriter.write outside its 'with' block")
         self._tmp.write(cluster.model_dump_json())
         self._tmp.write("\n")
         self.count += 1
 
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        assert self._tmp is not None
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         try:
-            if exc_type is None:
-                self._tmp.flush()
-                os.fsync(self._tmp.fileno())
-                self._tmp.close()
-                os.replace(self._tmp_name, self.path)
-            else:
-                self._tmp.close()
+            self._stack.__exit__(exc_type, exc, None)  # renamed into place, or removed on an exception
         except OSError as e:
             raise self._cannot(e) from None
         finally:
-            with contextlib.suppress(FileNotFoundError):  # gone already when the rename succeeded
-                os.unlink(self._tmp_name)
+            self._tmp = None
+
+
+def write_clusters(path: Path, clusters: Iterable[ClusterSpec]) -> int:
+    """Write ``clusters`` to ``path`` as JSON Lines, whole or not at all; returns how many were written.
+
+    ``clusters`` may be a generator (``generate_clusters``): they are written as they come. A path that cannot
+    be written raises ``SpecError`` naming it, and no temporary file is left behind.
+
+    Example::
+
+        from pathlib import Path
+        from tdscaling.servers import Catalog, generate_clusters, write_clusters
+
+        written = write_clusters(Path("clusters.jsonl"), generate_clusters(Catalog.load(), 100, seed=1))
+    """
+    with ClusterFileWriter(path) as out:
+        for cluster in clusters:
+            out.write(cluster)
+    return out.count
 
 
 def read_clusters(path: Path) -> Iterator[ClusterSpec]:
-    """Stream the clusters of a JSON Lines file; a bad line raises ``SpecError`` naming its number."""
+    """Stream the clusters of a JSON Lines file; a bad line raises ``SpecError`` naming its number.
+
+    Example::
+
+        from pathlib import Path
+        from tdscaling.servers import read_clusters
+
+        cross_domain = [c for c in read_clusters(Path("clusters.jsonl")) if len(c.domains) > 1]
+    """
     try:
         handle = path.open(encoding="utf-8")
     except OSError as e:
@@ -97,7 +116,16 @@ def load_cluster_file(path: Path) -> ClusterSpec:
 
 
 def find_cluster(path: Path, cluster_id: str) -> ClusterSpec:
-    """The cluster whose id is ``cluster_id`` (or starts with it, when that is unambiguous)."""
+    """The cluster of the file at ``path`` whose id is ``cluster_id`` (or starts with it, when that is
+    unambiguous); ``UnknownNameError`` otherwise.
+
+    Example::
+
+        from pathlib import Path
+        from tdscaling.servers import find_cluster
+
+        cluster = find_cluster(Path("clusters.jsonl"), "cl-1a2b3c")
+    """
     matches: list[ClusterSpec] = []
     for c in read_clusters(path):
         if c.id == cluster_id:
@@ -114,6 +142,8 @@ def find_cluster(path: Path, cluster_id: str) -> ClusterSpec:
 
 
 class ClusterStats(BaseModel):
+    """What ``cluster_stats`` counts over a cluster file."""
+
     count: int
     distinct_signatures: int
     per_domain: dict[str, int]
@@ -123,8 +153,20 @@ class ClusterStats(BaseModel):
     origins: dict[str, int]
 
 
-def cluster_stats(clusters: Iterable[ClusterSpec]) -> ClusterStats:
-    """Count, distinct signatures, per-domain counts, tools-per-cluster histogram, cross-domain share."""
+def cluster_stats(clusters: Path | Iterable[ClusterSpec]) -> ClusterStats:
+    """Count, distinct signatures, per-domain counts, tools-per-cluster histogram, cross-domain share of a
+    cluster file (streamed) or of any clusters.
+
+    Example::
+
+        from pathlib import Path
+        from tdscaling.servers import cluster_stats
+
+        stats = cluster_stats(Path("clusters.jsonl"))
+        print(stats.count, stats.distinct_signatures, stats.cross_domain_share)
+    """
+    if isinstance(clusters, Path):
+        clusters = read_clusters(clusters)
     count = cross = policies = 0
     sigs: set[str] = set()
     per_domain: Counter[str] = Counter()

@@ -8,10 +8,11 @@ keeps it when its structural signature is new. The same catalog and seed give th
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from ._build import DomainIndex, Indexes, draft_cluster, finish_cluster
+from ._catalog import Catalog
 from ._cluster_spec import ClusterSpec, Join
 from ._spec import DomainSpec
 
@@ -75,14 +76,16 @@ class GenerationStats:
 
 
 class ClusterGenerator:
-    """Yields distinct clusters (by signature) until ``n`` are made or the catalog runs dry.
+    """Yields distinct clusters (by signature) until ``limit`` are made (no limit: ``None``) or the catalog
+    runs dry.
 
-    ``exhausted`` is set when ``patience`` attempts in a row found no new signature: the catalog cannot
+    ``stats.exhausted`` is set when ``patience`` attempts in a row found no new signature: the catalog cannot
     give more distinct clusters with these settings.
     """
 
     def __init__(self, domains: Sequence[DomainSpec], *, seed: int, cross_domain_share: float = 0.3,
-                 min_size: int = 3, max_size: int = 9, patience: int = 5_000, rows: int | None = None) -> None:
+                 min_size: int = 3, max_size: int = 9, patience: int = 5_000, rows: int | None = None,
+                 limit: int | None = None) -> None:
         if not domains:
             raise ValueError("no domains to generate clusters from")
         self.indexes = Indexes({d.name: d for d in domains})
@@ -94,6 +97,7 @@ class ClusterGenerator:
         self.min_size, self.max_size = min_size, max_size
         self.patience = patience
         self.rows = rows
+        self.limit = limit
         self.seen: set[str] = set()
         self.stats = GenerationStats()
 
@@ -113,6 +117,8 @@ class ClusterGenerator:
     def __iter__(self) -> Iterator[ClusterSpec]:
         idle = 0
         while idle < self.patience:
+            if self.limit is not None and self.stats.written >= self.limit:
+                return
             self.stats.attempts += 1
             choice, joins = self._joined() if self.rng.random() < self.cross_share else self._single()
             if sum(len(v) for v in choice.values()) < 2:
@@ -131,12 +137,24 @@ class ClusterGenerator:
         self.stats.exhausted = True
 
 
-def generate_clusters(domains: Sequence[DomainSpec], n: int, *, seed: int, **options: object) -> Iterator[ClusterSpec]:
-    """At most ``n`` distinct clusters (fewer when the catalog runs dry), deterministic for ``seed``."""
-    if n <= 0:
-        return
-    gen = ClusterGenerator(domains, seed=seed, **options)  # type: ignore[arg-type]
-    for made, c in enumerate(gen, start=1):
-        yield c
-        if made >= n:
-            return
+def generate_clusters(catalog: Catalog | Iterable[DomainSpec], n: int, *, seed: int,
+                      domains: Sequence[str] | None = None, cross_domain_share: float = 0.3, min_size: int = 3,
+                      max_size: int = 9, patience: int = 5_000, rows: int | None = None) -> ClusterGenerator:
+    """At most ``n`` distinct clusters of ``catalog`` (of its ``domains`` when named), fewer when the catalog
+    runs dry; the same catalog and ``seed`` give the same clusters.
+
+    The result is a lazy iterable: clusters are made as they are read, and its ``stats`` say how many attempts
+    and duplicates it took and whether the catalog was ``exhausted``. ``cross_domain_share`` of the attempts
+    join two domains through a shared concept; a single-domain slice grows to ``min_size``-``max_size`` tools.
+    An unknown name in ``domains`` raises ``UnknownNameError``.
+
+    Example::
+
+        from tdscaling.servers import Catalog, generate_clusters
+
+        clusters = list(generate_clusters(Catalog.load(), 50, seed=1, domains=["airline", "hotel"]))
+    """
+    pool = catalog if isinstance(catalog, Catalog) else Catalog(catalog)
+    chosen = pool.select(list(domains)) if domains is not None else list(pool)
+    return ClusterGenerator(chosen, seed=seed, cross_domain_share=cross_domain_share, min_size=min_size,
+                            max_size=max_size, patience=patience, rows=rows, limit=max(0, n))

@@ -390,3 +390,8 @@ KINDS: dict[str, OperationKind] = {k.name: k for k in (
 
 def kind_of(op: OperationSpec) -> OperationKind:
     return KINDS[op.kind]
+
+READ_KINDS: frozenset[str] = frozenset(name for name, kind in KINDS.items() if kind.read_only)
+"""Kinds that only read (get, search, aggregate): the one place the split is made."""
+WRITE_KINDS: frozenset[str] = frozenset(KINDS) - READ_KINDS
+"""Kinds that change state (create, update, transition, delete, transfer)."""
