@@ -29,6 +29,10 @@ REASONING_MODES: tuple[ReasoningMode, ...] = (
     "clarification", "cross_domain",
 )
 Scalar = str | int | float | bool
+ServerName = Literal["cluster", "sandbox"]
+"""Where a plan step runs: the cluster's MCP server, or the sandbox's (the names a hub knows them by)."""
+CLUSTER: ServerName = "cluster"
+SANDBOX: ServerName = "sandbox"
 
 
 class _Model(BaseModel):
@@ -88,7 +92,7 @@ class PlanStep(_Model):
     server lists it. Steps sharing a ``group`` are issued together in one assistant turn (parallel)."""
 
     id: str
-    server: Literal["cluster", "sandbox"] = "cluster"
+    server: ServerName = CLUSTER
     tool: str
     args: dict[str, Binding] = Field(default_factory=dict)
     group: int

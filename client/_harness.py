@@ -1,7 +1,8 @@
-"""The harness's front door: load a blueprint, set up its world and the sandbox, run or verify an episode.
+"""The harness: a blueprint's world and the sandbox, set up once for many episodes and verifications.
 
-``run_blueprint`` and ``verify_trajectory`` are what ``tdscaling episode run`` and ``episode verify`` call;
-a run of many episodes shares one ``Harness`` (one sandbox, one cache of seeded worlds).
+A run of many episodes shares one ``Harness`` (one sandbox server, one cache of seeded worlds, each
+blueprint's self-checks computed once); ``run_episode`` and ``verify`` make one for a single call. Close it
+(or use it as a context manager) to close the worlds it seeded.
 """
 
 from __future__ import annotations
@@ -11,23 +12,36 @@ import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
 
 from mcp import Client
 
-from tdscaling.servers import Catalog, ClusterSpec, SpecError, domain_cluster
-from tdscaling.servers._json_files import load_model
-from tdscaling.servers._resolve import load_cluster
-from tdscaling.servers._runtime import ClusterRuntime
-from tdscaling.servers._seed import Templates
+from tdscaling.servers import (
+    Catalog,
+    ClusterRuntime,
+    ClusterSpec,
+    SpecError,
+    Templates,
+    domain_cluster,
+    load_cluster,
+    load_model,
+)
 
 from ._backend import ModelBackend
 from ._blueprint import Blueprint
-from ._episode import EpisodeLimits, run_episode
-from ._plan_run import CallOutcome
+from ._calls import ToolOutcome
+from ._conversation import EpisodeLimits
+from ._episode import play_episode
 from ._trajectory import Trajectory
+from ._user import UserSimulator
 from ._validators import ValidatorCache
-from ._verify import GoldCheck, Judgement, Verifier
+from ._verdict import Judgement
+from ._verify import GoldCheck, Verifier
+from ._world import SandboxCaller
+
+if TYPE_CHECKING:
+    from tdscaling.sandbox import SandboxSettings
 
 
 def load_blueprint(path: Path) -> Blueprint:
@@ -58,7 +72,7 @@ class Harness:
     blueprint's self-checks (its gold replay runs once per harness, not once per episode)."""
 
     def __init__(self, catalog: Catalog, *, clusters_file: Path | None = None, rows: int | None = None,
-                 sandbox_settings: Any = None, templates: Templates | None = None) -> None:
+                 sandbox_settings: SandboxSettings | None = None, templates: Templates | None = None) -> None:
         from tdscaling.sandbox import SandboxSettings, build_sandbox_server
 
         self.catalog = catalog
@@ -72,6 +86,19 @@ class Harness:
         self._gold_checks: dict[tuple[str, int | None, str], GoldCheck] = {}
         self._initial_hashes: dict[tuple[str, int | None], str] = {}
         self.validators = ValidatorCache()
+
+    def close(self) -> None:
+        """Close the seeded worlds this harness keeps (an episode in flight holds its own fresh copy)."""
+        runtimes, self._runtimes = list(self._runtimes.values()), {}
+        for rt in runtimes:
+            rt.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
 
     def add_clusters(self, clusters: Sequence[ClusterSpec]) -> None:
         for c in clusters:
@@ -124,12 +151,14 @@ class Harness:
             self._initial_hashes[key[:2]] = verifier.initial_hash()
         return check
 
-    async def run(self, blueprint: Blueprint, *, assistant: ModelBackend | None = None, user: Any = None,
-                  limits: EpisodeLimits | None = None, seed: int = 0, attempt: int = 0) -> Trajectory:
+    async def run(self, blueprint: Blueprint, *, assistant: ModelBackend | None = None,
+                  user: UserSimulator | None = None, limits: EpisodeLimits | None = None, seed: int = 0,
+                  attempt: int = 0) -> Trajectory:
+        """Play and judge one episode of ``blueprint`` (scripted players unless given)."""
         check = await self.gold_check(blueprint)
-        return await run_episode(blueprint, self.runtime(blueprint), self.sandbox_server, assistant=assistant,
-                                 user=user, limits=limits, seed=seed, attempt=attempt, gold_check=check,
-                                 validators=self.validators)
+        return await play_episode(blueprint, self.runtime(blueprint), self.sandbox_server, assistant=assistant,
+                                  user=user, limits=limits, seed=seed, attempt=attempt, gold_check=check,
+                                  validators=self.validators)
 
     def remove_sandbox_leftovers(self) -> list[Path]:
         """Remove the temp folders, workspace mounts and cgroups that sandboxes of killed processes left
@@ -149,13 +178,11 @@ class Harness:
             yield
 
     @asynccontextmanager
-    async def sandbox_caller(self) -> AsyncIterator[Any]:
-        """An async ``(tool, args) -> CallOutcome`` over an MCP connection to this harness's sandbox."""
+    async def sandbox_caller(self) -> AsyncIterator[SandboxCaller]:
+        """An async ``(tool, args) -> ToolOutcome`` over an MCP connection to this harness's sandbox."""
         async with Client(self.sandbox_server) as client:
-            async def call(tool: str, args: dict[str, Any]) -> CallOutcome:
-                r = await client.call_tool(tool, args)
-                text = "\n".join(c.text for c in r.content if hasattr(c, "text"))
-                return CallOutcome(bool(r.is_error), text, r.structured_content)
+            async def call(tool: str, args: dict[str, Any]) -> ToolOutcome:
+                return ToolOutcome.of(await client.call_tool(tool, args))
 
             yield call
 
@@ -164,24 +191,8 @@ class Harness:
         runtime = self.runtime(blueprint)  # resolve the cluster first: a bad reference is a plain SpecError
         check = await self.gold_check(blueprint)
         async with self.sandbox_caller() as call:
-            async def replay_call(tool: str, args: dict[str, Any]) -> CallOutcome:
+            async def replay_call(tool: str, args: dict[str, Any]) -> ToolOutcome:
                 return await call(tool, {**args, "session_id": f"{args.get('session_id', 'default')}-verify"})
 
             judgement = await Verifier(blueprint, runtime, sandbox=replay_call, gold_check=check).judge(messages)
         return judgement
-
-
-async def run_blueprint(blueprint_path: Path, *, catalog: Catalog, assistant: ModelBackend | None = None,
-                        user: Any = None, clusters_file: Path | None = None, seed: int = 0) -> Trajectory:
-    """One episode of the blueprint in ``blueprint_path`` (scripted players unless given)."""
-    bp = load_blueprint(blueprint_path)
-    harness = Harness(catalog, clusters_file=clusters_file)
-    return await harness.run(bp, assistant=assistant, user=user(bp) if callable(user) else user, seed=seed)
-
-
-async def verify_trajectory(blueprint_path: Path, trajectory_path: Path, *, catalog: Catalog,
-                            clusters_file: Path | None = None) -> Judgement:
-    """Judge the trajectory in ``trajectory_path`` against the blueprint in ``blueprint_path``."""
-    bp = load_blueprint(blueprint_path)
-    messages = load_messages(trajectory_path)
-    return await Harness(catalog, clusters_file=clusters_file).verify(bp, messages)

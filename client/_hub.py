@@ -17,11 +17,11 @@ from anyio.abc import TaskGroup
 from mcp.shared.exceptions import MCPError
 from pydantic import ValidationError
 
-from ._call_log import CallLog, CallRecord, ErrorKind, ReportKind, ServerReport
+from ._call_log import CallLog, ReportKind, ServerReport
+from ._calls import CallRecord, ErrorKind, ToolOutcome
 from ._connection import Connection, explain
 from ._errors import HubConfigError, ServerConnectError
 from ._naming import NamingPolicy, assign_names
-from ._results import content_text
 from ._schema import openai_tool
 from ._servers import ServerConfig
 from ._validators import ValidatorCache
@@ -202,7 +202,7 @@ class Hub:
         if tool is None:
             known = ", ".join(sorted(self._tools)) or "none"
             text = f"Unknown tool {name!r}. Available tools: {known}."
-            return self._record(name, None, args, text, None, "unknown_tool", started_at, started)
+            return self._record(name, None, args, ToolOutcome.failure(text), "unknown_tool", started_at, started)
         connection = self._by_server[tool.server]
         limiter = self.limiter if self.limiter is not None else contextlib.nullcontext()
         async with limiter:
@@ -210,7 +210,8 @@ class Hub:
             if client is None or connection.failure is not None:
                 why = connection.failure or "it is closed"
                 text = f"Tool {name} is unavailable: server {tool.server!r} failed earlier ({why})."
-                return self._record(name, tool, args, text, None, "server_unavailable", started_at, started)
+                failure = ToolOutcome.failure(text)
+                return self._record(name, tool, args, failure, "server_unavailable", started_at, started)
             result: types.CallToolResult | None = None
             kind: ErrorKind | None = None
             if self.validators is not None:
@@ -227,11 +228,9 @@ class Hub:
                 kind, text = self._server_failed(tool, e)
         if result is None:
             assert kind is not None
-            return self._record(name, tool, args, text, None, kind, started_at, started)
-        return self._record(
-            name, tool, args, content_text(result), result.structured_content,
-            "tool" if result.is_error else None, started_at, started,
-        )  # fmt: skip
+            return self._record(name, tool, args, ToolOutcome.failure(text), kind, started_at, started)
+        outcome = ToolOutcome.of(result)
+        return self._record(name, tool, args, outcome, "tool" if outcome.is_error else None, started_at, started)
 
     def _mcp_error(self, tool: HubTool, error: MCPError) -> tuple[ErrorKind, str]:
         if error.code == types.CONNECTION_CLOSED:
@@ -257,20 +256,19 @@ class Hub:
         name: str,
         tool: HubTool | None,
         arguments: dict[str, Any],
-        text: str,
-        structured: dict[str, Any] | None,
+        outcome: ToolOutcome,
         error_kind: ErrorKind | None,
         started_at: float,
         started: float,
     ) -> CallRecord:
         record = CallRecord(
-            index=self.log.next_index(),
+            call_id=str(self.log.next_index()),
             name=name,
-            server=tool.server if tool else None,
-            tool=tool.tool if tool else None,
+            server=tool.server if tool else "",
+            tool=tool.tool if tool else name,
             arguments=arguments,
-            text=text,
-            structured=structured,
+            text=outcome.text,
+            structured=outcome.structured,
             is_error=error_kind is not None,
             error_kind=error_kind,
             latency_ms=(time.perf_counter() - started) * 1000.0,

@@ -13,13 +13,7 @@ from typing import Any
 
 from ._bind import BindingError, holds, resolve
 from ._blueprint import PlanStep
-
-
-@dataclass(frozen=True)
-class CallOutcome:
-    is_error: bool
-    text: str
-    structured: dict[str, Any] | None
+from ._calls import ToolOutcome
 
 
 @dataclass
@@ -28,7 +22,7 @@ class StepResult:
     server: str
     tool: str
     args: dict[str, Any]
-    outcome: CallOutcome | None  # None: skipped (its condition did not hold)
+    outcome: ToolOutcome | None  # None: skipped (its condition did not hold)
 
 
 @dataclass
@@ -42,7 +36,8 @@ class PlanRun:
         return not self.unexpected
 
 
-Caller = Callable[[str, str, dict[str, Any]], CallOutcome]
+Caller = Callable[[str, str, dict[str, Any]], ToolOutcome]
+"""Runs one plan step now: ``(server, tool, arguments) -> what it answered``."""
 
 
 def step_args(step: PlanStep, *, facts: Mapping[str, Any], outputs: Mapping[str, Any]) -> dict[str, Any]:

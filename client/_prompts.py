@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._world import World
 
 POLICY = """Policy:
 - Act only through the tools. Never guess or invent ids, names, amounts or dates: find them with a tool,
@@ -14,7 +17,7 @@ POLICY = """Policy:
 - When you are done, tell the user the result with the exact values the tools returned."""
 
 
-def assistant_system_prompt(world: Any, *, session_id: str) -> str:
-    """The system prompt for an episode over ``world`` (a ``ClusterRuntime``)."""
+def assistant_system_prompt(world: World, *, session_id: str) -> str:
+    """The system prompt for an episode over ``world``."""
     return (f"You are the assistant of {world.name}. {world.instructions}\n\n"
             + POLICY.format(session=session_id))

@@ -7,50 +7,18 @@ This is the row a dataset is made of. ``messages`` holds system, user, assistant
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
-# Reason codes a verdict can carry. Kept as data so reports can group the rejection funnel.
-REASON_CODES: dict[str, str] = {
-    "state_mismatch": "the final state differs from the gold replay's",
-    "missing_answer_facts": "the final answer lacks facts the goal asks for",
-    "invented_id": "the assistant used an id it never saw (not from a tool result or the user)",
-    "ungrounded_answer": "the final answer states a fact no tool result and no user message showed the assistant",
-    "user_invented_id": "a user message names an id the blueprint never gave the user",
-    "no_final_answer": "the conversation ended without a final assistant answer",
-    "turn_limit": "the conversation hit the turn limit",
-    "tool_call_limit": "the assistant hit the tool-call limit",
-    "time_limit": "the episode hit its time limit",
-    "tool_result_mismatch": "a recorded tool result differs from the re-executed one (tampered or non-deterministic)",
-    "unknown_tool": "a recorded call names a tool the servers do not have",
-    "malformed_trajectory": "the trajectory is not well-formed OpenAI chat (orphan tool reply, missing call id...)",
-    "gold_replay_error": "the blueprint's own plan raised an unexpected tool error on replay",
-    "initial_state_satisfies_outcome": "the initial state already satisfies the outcome: the blueprint is broken",
-    "do_nothing_passes": "an episode with no tool calls would pass: the blueprint checks nothing",
-    "server_died": "an MCP server died during the episode",
-    "model_error": "the model backend failed (after retries)",
-    "user_stopped_early": "the user simulator ended before the task was done",
-}
-Verdict = Literal["accepted", "rejected"]
+from ._calls import CallRecord
+from ._verdict import Judgement, VerdictName
+
+_VERDICT_FIELDS = ("verdict", "reasons", "details")
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class CallRecord(_Model):
-    """One executed tool call, as the hub recorded it."""
-
-    call_id: str
-    server: str
-    tool: str
-    arguments: dict[str, Any]
-    is_error: bool
-    text: str
-    structured: dict[str, Any] | None = None
-    latency_ms: float = 0.0
-    turn: int = 0
 
 
 class RoleUsage(_Model):
@@ -79,15 +47,51 @@ class Labels(_Model):
 
 
 class Trajectory(_Model):
+    """One episode: its conversation, the tools it was offered, the calls it made, its verdict and labels.
+
+    ``judgement`` is the episode's ``Judgement``; a row keeps its fields (``verdict``, ``reasons``,
+    ``details``) at the top level, where they always were; ``Trajectory(verdict=..., reasons=...)`` takes them
+    there too, and ``t.verdict``, ``t.reasons``, ``t.details`` read them.
+    """
+
     id: str
     messages: list[dict[str, Any]]
     tools: list[dict[str, Any]]
     calls: list[CallRecord] = Field(default_factory=list)
     sandbox_records: list[str] = Field(default_factory=list)
-    verdict: Verdict
-    reasons: list[str] = Field(default_factory=list)
-    details: dict[str, Any] = Field(default_factory=dict)  # e.g. the state diff behind state_mismatch
+    judgement: Judgement
     labels: Labels
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nest_verdict(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "judgement" not in data and any(k in data for k in _VERDICT_FIELDS):
+            data = {**{k: v for k, v in data.items() if k not in _VERDICT_FIELDS},
+                    "judgement": {k: data[k] for k in _VERDICT_FIELDS if k in data}}
+        return data
+
+    @model_serializer(mode="wrap")
+    def _flat_verdict(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in handler(self).items():
+            if key == "judgement" and isinstance(value, dict):
+                out.update(value)  # in its place: the row's keys keep their order
+            else:
+                out[key] = value
+        return out
+
+    @property
+    def verdict(self) -> VerdictName:
+        return self.judgement.verdict
+
+    @property
+    def reasons(self) -> list[str]:
+        return self.judgement.reasons
+
+    @property
+    def details(self) -> dict[str, Any]:
+        """Evidence behind the verdict (e.g. the state diff behind ``state_mismatch``)."""
+        return self.judgement.details
 
     def final_answer(self) -> str | None:
         last = self.messages[-1] if self.messages else None

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from ._backend import ModelBackend
 from ._bind import render
 from ._blueprint import Blueprint, Fact
 from ._model_types import ChatMessage, GenerationSettings, Usage
@@ -55,6 +56,8 @@ class UserTurn:
 
 
 class UserSimulator(Protocol):
+    """Plays the user: answers the conversation so far with what the user says, or a stop."""
+
     @property
     def name(self) -> str: ...
 
@@ -118,12 +121,10 @@ Rules:
 class LLMUser:
     """A model plays the user; the blueprint's facts are all it may say (see ``USER_SYSTEM``)."""
 
-    def __init__(self, blueprint: Blueprint, backend: object, *, settings: GenerationSettings | None = None) -> None:
-        from ._backend import ModelBackend
-
-        assert isinstance(backend, ModelBackend)
+    def __init__(self, blueprint: Blueprint, backend: ModelBackend, *,
+                 settings: GenerationSettings | None = None) -> None:
         self.blueprint = blueprint
-        self.backend: ModelBackend = backend
+        self.backend = backend
         self.settings = settings
 
     @property

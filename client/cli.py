@@ -1,26 +1,25 @@
-"""Commands of tdscaling.client for the ``tdscaling`` CLI: ``episode run`` and ``episode verify``."""
+"""Commands of tdscaling.client for the ``tdscaling`` CLI: ``episode run`` and ``episode verify``.
+
+Each parses its flags, calls one public function (``run_episode``, ``verify``) and shows the result.
+"""
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from tdscaling.common import add_commands, fail, usage_errors
 
 if TYPE_CHECKING:
     from ._errors import ModelAuthError
     from ._trajectory import Trajectory
-    from ._verify import Judgement
+    from ._verdict import Judgement
 
 CatalogOpt = Annotated[list[Path] | None, typer.Option("--catalog", help="Extra domain directories.")]
 ClustersOpt = Annotated[Path | None, typer.Option("--clusters", help="A clusters JSON Lines file (for cl-... ids).")]
-
-
-def _fail(message: str) -> None:
-    print(f"error: {message}", file=sys.stderr)
-    raise typer.Exit(2)
 
 
 ApiKeyOpt = Annotated[str | None, typer.Option(
@@ -73,35 +72,18 @@ def episode_run(
     clusters: ClustersOpt = None,
 ) -> None:
     """Run one episode of a blueprint and show the conversation, the tool calls and the verdict."""
-    import anyio
-
-    from tdscaling.servers import Catalog, SpecError
+    from tdscaling.servers import Catalog
 
     from ._errors import ModelAuthError
-    from ._harness import Harness, load_blueprint
-    from ._user import LLMUser
+    from ._tasks import run_episode
 
     try:
-        cat = Catalog.load(catalog or ())
-        bp = load_blueprint(blueprint)
-        harness = Harness(cat, clusters_file=clusters)
-        harness.runtime(bp)
-    except SpecError as e:
-        _fail(str(e))
-    assistant: Any = None
-    user: Any = None
-    if model or user_model:
-        from ._litellm import LiteLLMBackend
-
-        if model:
-            assistant = LiteLLMBackend(model, api_base=api_base, api_key=api_key)
-        if user_model:
-            user = LLMUser(bp, LiteLLMBackend(user_model, api_base=api_base, api_key=api_key))
-    try:
-        t = anyio.run(lambda: harness.run(bp, assistant=assistant, user=user, seed=seed))
+        with usage_errors():
+            t = run_episode(blueprint, model=model or "scripted", user_model=user_model or "scripted",
+                            api_base=api_base, api_key=api_key, catalog=Catalog.load(catalog or ()),
+                            clusters_file=clusters, seed=seed)
     except ModelAuthError as e:
-        _fail(auth_failure_line(e))
-        return
+        fail(auth_failure_line(e))
     if as_json:
         print(t.model_dump_json())
     else:
@@ -114,7 +96,7 @@ def _show_judgement(j: Judgement, as_json: bool) -> None:
         return
     from rich.console import Console
 
-    from ._trajectory import REASON_CODES
+    from ._verdict import REASON_CODES
 
     con = Console()
     colour = "green" if j.verdict == "accepted" else "red"
@@ -133,23 +115,16 @@ def episode_verify(
     clusters: ClustersOpt = None,
 ) -> None:
     """Judge a trajectory made anywhere by replaying its tool calls on a fresh copy of the world."""
-    import anyio
+    from tdscaling.servers import Catalog
 
-    from tdscaling.servers import Catalog, SpecError
+    from ._tasks import verify
 
-    from ._harness import verify_trajectory
-
-    try:
-        cat = Catalog.load(catalog or ())
-        j = anyio.run(lambda: verify_trajectory(blueprint, trajectory, catalog=cat, clusters_file=clusters))
-    except SpecError as e:
-        _fail(str(e))
+    with usage_errors():
+        j = verify(blueprint, trajectory, catalog=Catalog.load(catalog or ()), clusters_file=clusters)
     _show_judgement(j, as_json)
 
 
 def register(app: typer.Typer) -> None:
     """Add ``episode run`` and ``episode verify`` to ``app``."""
-    episode = typer.Typer(help="Run or verify one episode of a blueprint.", no_args_is_help=True)
-    episode.command("run")(episode_run)
-    episode.command("verify")(episode_verify)
-    app.add_typer(episode, name="episode")
+    add_commands(app, {"run": episode_run, "verify": episode_verify}, group="episode",
+                 help="Run or verify one episode of a blueprint.")

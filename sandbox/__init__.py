@@ -30,6 +30,14 @@ if TYPE_CHECKING:
     from tdscaling.sandbox._server import build_sandbox_server
     from tdscaling.sandbox._session_id import SessionId
     from tdscaling.sandbox._settings import BackendChoice, IsolationLevel, Limits, SandboxSettings
+    from tdscaling.sandbox._tool_names import (
+        EXECUTE_CODE,
+        LIST_FILES,
+        READ_FILE,
+        RESET_SESSION,
+        SANDBOX_TOOLS,
+        WRITE_FILE,
+    )
     from tdscaling.sandbox._workspace import FileInfo
 
 __all__, __getattr__, __dir__ = lazy_exports(__name__, __file__)

@@ -20,6 +20,7 @@ from tdscaling.sandbox._sandbox import ExecuteCodeOutput, Sandbox, open_sandbox
 from tdscaling.sandbox._select import BackendPlan, checked, plan_backend
 from tdscaling.sandbox._session_id import SessionIdParam
 from tdscaling.sandbox._settings import SandboxSettings
+from tdscaling.sandbox._tool_names import EXECUTE_CODE, LIST_FILES, READ_FILE, RESET_SESSION, WRITE_FILE
 from tdscaling.sandbox._workspace import ALLOWED, FileInfo
 
 
@@ -132,6 +133,7 @@ def build_sandbox_server(
     max_timeout = settings.limits.timeout_s
 
     @server.tool(
+        name=EXECUTE_CODE,
         description="Run Python or bash code in the sandbox (no network) and return its output, exit code, "
         "resource use and a record_id. A failing program is a normal result, not an error.",
         annotations=ToolAnnotations(
@@ -161,6 +163,7 @@ def build_sandbox_server(
             raise _translate(e) from e
 
     @server.tool(
+        name=WRITE_FILE,
         description=f"Write a UTF-8 text file into the session workspace ({ALLOWED}).",
         annotations=ToolAnnotations(
             title="Write file", read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False
@@ -178,6 +181,7 @@ def build_sandbox_server(
         return WriteFileOutput(path=path, bytes_written=written, session_id=session_id)
 
     @server.tool(
+        name=READ_FILE,
         description=f"Read a text file from the session workspace ({ALLOWED}).",
         annotations=ToolAnnotations(
             title="Read file", read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
@@ -194,6 +198,7 @@ def build_sandbox_server(
         return ReadFileOutput(path=path, content=content, session_id=session_id)
 
     @server.tool(
+        name=LIST_FILES,
         description="List the files in the session workspace (symlinks are listed, never followed).",
         annotations=ToolAnnotations(
             title="List files", read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
@@ -207,6 +212,7 @@ def build_sandbox_server(
         return ListFilesOutput(files=files, truncated=truncated, session_id=session_id)
 
     @server.tool(
+        name=RESET_SESSION,
         description="Delete the session's workspace and stop its persistent interpreter.",
         annotations=ToolAnnotations(
             title="Reset session",

@@ -74,8 +74,7 @@ def _execute(config: RunConfig, out: Path, *, resume: bool, catalog_dirs: list[P
     if config.model or config.user_model:
         import warnings
 
-        from tdscaling.client._litellm import LiteLLMBackend
-        from tdscaling.client._user import LLMUser
+        from tdscaling.client import LiteLLMBackend, LLMUser
 
         # A run that stops (a refused key) cancels the other episodes' calls in flight; litellm then drops their
         # coroutines unawaited and Python prints a RuntimeWarning per call under the one-line error.

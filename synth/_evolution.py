@@ -41,11 +41,8 @@ from typing import Literal, Protocol, TypeVar, assert_never
 
 from pydantic import BaseModel, ConfigDict
 
-from tdscaling.client._blueprint import REASONING_MODES, ReasoningMode
-from tdscaling.servers import ClusterSpec
-from tdscaling.servers._build import Indexes
-from tdscaling.servers._generate import ClusterGenerator
-from tdscaling.servers._mutations import mutate
+from tdscaling.client import REASONING_MODES, ReasoningMode
+from tdscaling.servers import ClusterGenerator, ClusterSpec, Indexes, mutate
 
 from ._metrics import RoundMetrics
 from ._modes import cluster_complexity, feasible_modes

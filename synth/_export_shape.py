@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tdscaling.common import read_jsonl
-
-CODE_TOOL = "execute_code"  # the sandbox's code-execution tool
+from tdscaling.sandbox import EXECUTE_CODE
 
 
 @dataclass
@@ -54,7 +53,7 @@ class Shape:
         self.parallel_messages += parallel
         self.rows_with_parallel += parallel > 0
         names = [tc["function"]["name"] for m in messages for tc in m.get("tool_calls") or []]
-        code = sum(1 for n in names if n == CODE_TOOL)
+        code = sum(1 for n in names if n == EXECUTE_CODE)
         self.code_calls += code
         self.rows_with_code += code > 0
         self.tools.update(names)

@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict
 
-from tdscaling.client._blueprint import REASONING_MODES
-from tdscaling.client._trajectory import Trajectory
-from tdscaling.servers import ClusterSpec
+from tdscaling.client import REASONING_MODES, SANDBOX, Trajectory
+from tdscaling.sandbox import EXECUTE_CODE
+from tdscaling.servers import READ_KINDS, ClusterSpec
 
-from ._modes import CODE_TOOL, READ_KINDS, SANDBOX_SERVER, bound_arguments, observed_mode
+from ._modes import bound_arguments, observed_mode
 
 
 def entropy(counts: Mapping[str, float]) -> float:
@@ -67,9 +67,9 @@ def action_complexities(trajectory: Trajectory, cluster: ClusterSpec,
     out = []
     for call, bound in zip(trajectory.calls, bound_arguments(trajectory.calls), strict=True):
         c = 1.0 + weights.arg * len(call.arguments) + weights.dep * bound
-        if call.server != SANDBOX_SERVER and kinds.get(call.tool, "get") not in READ_KINDS:
+        if call.server != SANDBOX and kinds.get(call.tool, "get") not in READ_KINDS:
             c += weights.write
-        if call.server == SANDBOX_SERVER and call.tool == CODE_TOOL:
+        if call.server == SANDBOX and call.tool == EXECUTE_CODE:
             code = call.arguments.get("code")
             lines = sum(1 for ln in code.splitlines() if ln.strip()) if isinstance(code, str) else 0
             c += weights.code_line * min(lines, weights.code_lines_cap)
@@ -102,7 +102,7 @@ def measure(trajectory: Trajectory, cluster: ClusterSpec,
     by_name = {t.name: t for t in cluster.tools}
     path, pattern, tools, domains = [], [], set(), []
     for c in trajectory.calls:
-        t = by_name.get(c.tool) if c.server != SANDBOX_SERVER else None
+        t = by_name.get(c.tool) if c.server != SANDBOX else None
         if t is None:
             path.append(f"{c.server}.{c.tool}")
             pattern.append(f"{c.server}:{c.tool}")

@@ -25,21 +25,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
 
-from tdscaling.client._blueprint import ReasoningMode
-from tdscaling.client._trajectory import CallRecord, Trajectory
-from tdscaling.servers import ClusterSpec, ToolSpec
-from tdscaling.servers._build import Indexes
-from tdscaling.servers._spec import NUMERIC_TYPES
+from tdscaling.client import SANDBOX, CallRecord, ReasoningMode, Trajectory
+from tdscaling.sandbox import EXECUTE_CODE
+from tdscaling.servers import NUMERIC_TYPES, READ_KINDS, WRITE_KINDS, ClusterSpec, EntitySpec, Indexes, ToolSpec
 
-READ_KINDS = frozenset({"get", "search", "aggregate"})
-SANDBOX_SERVER = "sandbox"
-CODE_TOOL = "execute_code"
 _ID = re.compile(r"\b[A-Z]{2,5}-\d{6}\b")
 
 
@@ -155,10 +150,21 @@ def _plannable(cluster: ClusterSpec, specs: dict[str, ToolSpec], indexes: Indexe
     of one entity, one fixing the state the other needs (recovery) or with disjoint starting states (branch);
     a record whose id or references feed two reads (fan-out)."""
     out: set[ReasoningMode] = {"lookup", "clarification", "code_aggregation", "cross_domain"}
-    if any(s.kind in ("transition", "update", "transfer", "create") for s in specs.values()):
+    if any(s.kind in WRITE_KINDS - {"delete"} for s in specs.values()):
         out.add("sequential_chain")
     if cluster.policies:
         out.add("error_recovery")  # the planner asks above the cap, then within it
+    out |= _transition_modes(specs)
+    if any(_feeds_two_reads(specs[t.name], specs, indexes[t.domain].domain.entities) for t in cluster.tools
+           if specs[t.name].kind in ("get", "search")):
+        out.add("parallel_fanout")
+    return out
+
+
+def _transition_modes(specs: dict[str, ToolSpec]) -> set[ReasoningMode]:
+    """``error_recovery`` when one transition reaches a state another needs from a state it does not start in;
+    ``conditional_branch`` when two transitions of one entity start from different states."""
+    out: set[ReasoningMode] = set()
     trans = [s for s in specs.values() if s.kind == "transition"]
     for a in trans:
         for b in trans:
@@ -168,23 +174,21 @@ def _plannable(cluster: ClusterSpec, specs: dict[str, ToolSpec], indexes: Indexe
                 out.add("error_recovery")
             if set(a.source_states) - set(b.source_states) and set(b.source_states) - set(a.source_states):
                 out.add("conditional_branch")
-    for t in cluster.tools:
-        s = specs[t.name]
-        if s.kind not in ("get", "search"):
-            continue
-        ent = indexes[t.domain].domain.entities[s.entity]
-        reads = 0
-        for u in specs.values():
-            if u.domain != s.domain or not u.read_only or u.entity == s.entity:
-                continue
-            if u.kind == "get" and any(f.ref == u.entity for f in ent.fields.values()):
-                reads += 1
-            elif u.kind in ("search", "aggregate") and any(p.ref == s.entity and p.role == "filter" for p in u.inputs):
-                reads += 1
-        if reads >= 2:
-            out.add("parallel_fanout")
-            break
     return out
+
+
+def _feeds_two_reads(s: ToolSpec, specs: dict[str, ToolSpec], entities: Mapping[str, EntitySpec]) -> bool:
+    """Whether a record that read ``s`` returns has references or an id that two other reads take."""
+    ent = entities[s.entity]
+    reads = 0
+    for u in specs.values():
+        if u.domain != s.domain or not u.read_only or u.entity == s.entity:
+            continue
+        if u.kind == "get" and any(f.ref == u.entity for f in ent.fields.values()):
+            reads += 1
+        elif u.kind in ("search", "aggregate") and any(p.ref == s.entity and p.role == "filter" for p in u.inputs):
+            reads += 1
+    return reads >= 2
 
 
 # --- what a call returned, and which arguments it bound -----------------------------------------------------
@@ -272,8 +276,8 @@ def observed_mode(trajectory: Trajectory, cluster: ClusterSpec) -> ReasoningMode
     """
     calls = trajectory.calls
     shape = ClusterShape.of(cluster)
-    ours = [c for c in calls if c.server != SANDBOX_SERVER and c.tool in shape.kind]
-    if any(c.server == SANDBOX_SERVER and c.tool == CODE_TOOL for c in calls):
+    ours = [c for c in calls if c.server != SANDBOX and c.tool in shape.kind]
+    if any(c.server == SANDBOX and c.tool == EXECUTE_CODE for c in calls):
         return "code_aggregation"
     if len({shape.domain[c.tool] for c in ours if not c.is_error}) >= 2:
         return "cross_domain"

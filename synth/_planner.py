@@ -16,11 +16,12 @@ import random
 import subprocess
 import sys
 from collections.abc import Mapping
+from contextlib import closing
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
-from tdscaling.client._bind import holds, render, resolve
-from tdscaling.client._blueprint import (
+from tdscaling.client import (
+    SANDBOX,
     Binding,
     Blueprint,
     Condition,
@@ -32,19 +33,30 @@ from tdscaling.client._blueprint import (
     ReasoningMode,
     StepRef,
     Template,
+    ToolOutcome,
+    guessable,
+    holds,
+    render,
+    resolve,
+    run_plan,
 )
-from tdscaling.client._plan_run import CallOutcome, run_plan
-from tdscaling.client._verify import guessable
-from tdscaling.servers import Catalog, ClusterSpec, DomainSpec, ToolSpec
-from tdscaling.servers._build import Indexes
-from tdscaling.servers._runtime import ClusterRuntime
-from tdscaling.servers._seed import Templates
-from tdscaling.servers._store import Snapshot, table_name
+from tdscaling.sandbox import EXECUTE_CODE
+from tdscaling.servers import (
+    WRITE_KINDS,
+    Catalog,
+    ClusterRuntime,
+    ClusterSpec,
+    DomainSpec,
+    Indexes,
+    Snapshot,
+    Templates,
+    ToolSpec,
+    table_name,
+)
 
 from . import _phrasing as say
 from ._values import sample_value
 
-SANDBOX_TOOL = "execute_code"
 _IDENTIFYING = ("email", "name", "title", "plate", "vin", "number", "code", "tax_id", "isbn", "address", "handle")
 
 
@@ -90,12 +102,12 @@ class PlanningFailure(Exception):
         self.detail = detail
 
 
-def run_code_locally(code: str) -> CallOutcome:
+def run_code_locally(code: str) -> ToolOutcome:
     """The planner's own generated aggregation code, run in a plain isolated interpreter for the dry run
     (the episode runs the same code in the real sandbox)."""
     r = subprocess.run([sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True, timeout=30)
     out = {"stdout": r.stdout, "stderr": r.stderr, "exit_code": r.returncode}
-    return CallOutcome(r.returncode != 0, r.stdout if r.returncode == 0 else r.stderr, out)
+    return ToolOutcome(r.returncode != 0, r.stdout if r.returncode == 0 else r.stderr, out)
 
 
 @dataclass
@@ -123,7 +135,7 @@ class _Draft:
         return FactRef(name=name)
 
     def add(self, tool: str, args: Mapping[str, Binding], *, server: str = "cluster", same_group: bool = False,
-            expect_error: bool = False, when: Condition | None = None, note: str = "") -> tuple[str, CallOutcome]:
+            expect_error: bool = False, when: Condition | None = None, note: str = "") -> tuple[str, ToolOutcome]:
         if not same_group:
             self.group += 1
         sid = f"s{len(self.steps) + 1}"
@@ -131,19 +143,17 @@ class _Draft:
                         expect_error=expect_error, when=when, say=note)
         values = {k: resolve(b, facts={f.name: f.value for f in self.facts.values()}, outputs=self.outputs)
                   for k, b in step.args.items()}
-        if server == "sandbox":
+        if server == SANDBOX:
             outcome = run_code_locally(str(values["code"]))
         else:
-            r = self.rt.call(tool, values)
-            text = r.content[0].text if r.content and hasattr(r.content[0], "text") else ""
-            outcome = CallOutcome(bool(r.is_error), text, r.structured_content)
+            outcome = ToolOutcome.of(self.rt.call(tool, values))
         self.steps.append(step)
         if not outcome.is_error:
             self.outputs[sid] = outcome.structured
         return sid, outcome
 
     def add_conditional(self, tool: str, args: Mapping[str, Binding], when: Condition, *, note: str = ""
-                        ) -> tuple[str, CallOutcome | None]:
+                        ) -> tuple[str, ToolOutcome | None]:
         """A step taken only when ``when`` holds on the actual outputs; it runs now only if it does."""
         if holds(when, outputs=self.outputs):
             return self.add(tool, args, when=when, note=note)
@@ -174,12 +184,24 @@ class Planner:
         self.indexes = Indexes({d.name: d for d in catalog})
         self._runtimes: dict[str, ClusterRuntime] = {}
 
+    def close(self) -> None:
+        """Close the seeded worlds this planner keeps."""
+        runtimes, self._runtimes = list(self._runtimes.values()), {}
+        for rt in runtimes:
+            rt.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # --- the cluster's world -------------------------------------------------------------------------
     def runtime(self, cluster: ClusterSpec) -> ClusterRuntime:
         rt = self._runtimes.get(cluster.id)
         if rt is None:
             if len(self._runtimes) > 256:
-                self._runtimes.clear()
+                self.close()  # planning runs no await: no plan is using one of them now
             rt = self._runtimes[cluster.id] = ClusterRuntime(cluster, self.catalog, rows=self.rows,
                                                              templates=self.templates)
         return rt
@@ -192,30 +214,35 @@ class Planner:
     def plan(self, cluster: ClusterSpec, mode: ReasoningMode, rng: random.Random, *, blueprint_id: str | None = None
              ) -> Blueprint:
         """A feasible blueprint, or ``PlanningFailure``."""
-        base = self.runtime(cluster)
-        draft = _Draft(base.fresh())
-        tools = self._tools(cluster)
         maker = _MODES.get(mode)
         if maker is None:
             raise PlanningFailure("unknown_mode", mode)
-        goal, answer = maker(self, draft, tools, rng)
-        if not draft.steps:
-            raise PlanningFailure("empty_plan", mode)
-        return self._finish(cluster, mode, draft, goal, answer, rng, blueprint_id)
+        draft = _Draft(self.runtime(cluster).fresh())
+        try:
+            goal, answer = maker(self, draft, self._tools(cluster), rng)
+            if not draft.steps:
+                raise PlanningFailure("empty_plan", mode)
+            return self._finish(cluster, mode, draft, goal, answer, rng, blueprint_id)
+        finally:
+            draft.rt.close()
 
     def _finish(self, cluster: ClusterSpec, mode: ReasoningMode, draft: _Draft, goal: str, answer: Template,
                 rng: random.Random, blueprint_id: str | None) -> Blueprint:
         base = self.runtime(cluster)
-        initial = base.fresh()
-        replay = base.fresh()
+        with closing(base.fresh()) as initial, closing(base.fresh()) as replay:
+            return self._proved(cluster, mode, draft, goal, answer, rng, blueprint_id, base=base, initial=initial,
+                                replay=replay)
+
+    def _proved(self, cluster: ClusterSpec, mode: ReasoningMode, draft: _Draft, goal: str, answer: Template,
+                rng: random.Random, blueprint_id: str | None, *, base: ClusterRuntime, initial: ClusterRuntime,
+                replay: ClusterRuntime) -> Blueprint:
+        """The blueprint, once its plan replayed from a fresh copy (``replay``) does what the build did."""
         facts = {f.name: f.value for f in draft.facts.values()}
 
-        def call(server: str, tool: str, args: dict[str, Any]) -> CallOutcome:
-            if server == "sandbox":
+        def call(server: str, tool: str, args: dict[str, Any]) -> ToolOutcome:
+            if server == SANDBOX:
                 return run_code_locally(str(args.get("code", "")))
-            r = replay.call(tool, args)
-            text = r.content[0].text if r.content and hasattr(r.content[0], "text") else ""
-            return CallOutcome(bool(r.is_error), text, r.structured_content)
+            return ToolOutcome.of(replay.call(tool, args))
 
         run = run_plan(draft.steps, facts, call)
         if not run.ok:
@@ -226,7 +253,7 @@ class Planner:
                        if d.added or d.removed or d.changed]:
             raise PlanningFailure("nondeterministic", "the dry run touched other tables than the build")
         written = {table_name(self.indexes[t.domain].domain.name, t.entity) for t in cluster.tools
-                   if t.kind not in ("get", "search", "aggregate") and
+                   if t.kind in WRITE_KINDS and
                    any(s.tool == t.name for s in draft.steps)}
         tables = sorted(set(changed) | written)
         writes = bool(changed)
@@ -241,9 +268,6 @@ class Planner:
         persona = say.pick(rng, say.PERSONAS)
         body = json.dumps([cluster.id, mode, [s.model_dump(mode="json") for s in draft.steps], facts], sort_keys=True)
         bid = blueprint_id or "bp-" + hashlib.sha256(body.encode()).hexdigest()[:16]
-        initial.close()
-        replay.close()
-        draft.rt.close()
         return Blueprint(
             id=bid, cluster=cluster.domains[0] if cluster.origin == "domain" else cluster.id, mode=mode,
             persona=persona, goal=goal, facts=list(draft.facts.values()),
@@ -409,7 +433,6 @@ def _mode_lookup(pl: Planner, d: _Draft, tools: dict[str, _Tool], rng: random.Ra
     return say.lookup_goal(rng, entity, fields), Template(text=f"Your {say.noun(entity)}: {text}.", refs=refs)
 
 
-_WRITE_KINDS = ("transition", "update", "transfer", "create", "delete")
 
 
 def _try_write(pl: Planner, d: _Draft, tools: dict[str, _Tool], t: _Tool, rng: random.Random,
@@ -547,7 +570,7 @@ def _mode_chain(pl: Planner, d: _Draft, tools: dict[str, _Tool], rng: random.Ran
     earlier one. A chain still short after the confirming read gets up to two follow-up steps
     (``_follow_up``: a related read ends it, a further transition may be followed again); a plan with a step
     that takes no earlier output is kept only when no write gives one chain throughout."""
-    writes = [t for t in tools.values() if t.spec.kind in _WRITE_KINDS and t.spec.kind != "delete"]
+    writes = [t for t in tools.values() if t.spec.kind in WRITE_KINDS and t.spec.kind != "delete"]
     rng.shuffle(writes)
     start = d.mark()
     wrote = False
@@ -871,7 +894,7 @@ def _mode_code(pl: Planner, d: _Draft, tools: dict[str, _Tool], rng: random.Rand
                     "rows = json.loads(r'''{rows}''')\n"
                     f"values = [float(r['{f}']) for r in rows if r.get('{f}') is not None]\n"
                     f"{line}\n")
-            cid, cout = d.add(SANDBOX_TOOL, {"code": Template(text=code, refs={"rows": StepRef(step=sid,
+            cid, cout = d.add(EXECUTE_CODE, {"code": Template(text=code, refs={"rows": StepRef(step=sid,
                                                                                              path="records")}),
                                              "language": Const(value="python")},
                               server="sandbox", note="compute it exactly with code")

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tdscaling.client._trajectory import REASON_CODES
+from tdscaling.client import REASON_CODES
 
 from ._evolution import Decision
 from ._metrics import RoundMetrics

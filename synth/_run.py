@@ -27,15 +27,9 @@ from typing import Any, Literal
 import anyio
 from pydantic import BaseModel, ConfigDict, Field
 
-from tdscaling.client._blueprint import Blueprint
-from tdscaling.client._episode import EpisodeLimits
-from tdscaling.client._harness import Harness
-from tdscaling.client._trajectory import Trajectory
+from tdscaling.client import Blueprint, EpisodeLimits, Harness, Trajectory
 from tdscaling.common import JsonlAppender, json_line, read_jsonl, write_atomic
-from tdscaling.servers import Catalog, ClusterSpec, SpecError
-from tdscaling.servers._build import Indexes
-from tdscaling.servers._cluster_io import read_clusters
-from tdscaling.servers._generate import ClusterGenerator
+from tdscaling.servers import Catalog, ClusterGenerator, ClusterSpec, Indexes, SpecError, read_clusters
 
 from ._evolution import Task, make_strategy
 from ._metrics import MetricsTracker, RoundMetrics, TrajectoryMeasure, measure

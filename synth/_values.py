@@ -7,8 +7,7 @@ import string
 from datetime import timedelta
 from typing import Any
 
-from tdscaling.servers import FieldSpec
-from tdscaling.servers._seed import ANCHOR
+from tdscaling.servers import ANCHOR, FieldSpec
 
 
 def _pattern(pattern: str, rng: random.Random) -> str:

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from tdscaling.client._backend import ModelBackend
-from tdscaling.client._bind import render
-from tdscaling.client._blueprint import Blueprint
-from tdscaling.client._errors import ModelAuthError, ModelError
+from tdscaling.client import Blueprint, ModelAuthError, ModelBackend, ModelError, render
 
 logger = logging.getLogger(__name__)
 

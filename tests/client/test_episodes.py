@@ -67,7 +67,7 @@ async def test_an_episode_over_a_stdio_server_is_accepted(harness: Harness) -> N
     server = StdioServer("cluster", StdioServerParameters(
         command=sys.executable, args=["-m", "tdscaling.synth", "serve", "online_store", "--db", ":memory:",
                                       "--seed", str(rt.seed)]))
-    from tdscaling.client._episode import run_episode
+    from tdscaling.client._episode import play_episode as run_episode
 
     t = await run_episode(bp, rt, harness.sandbox_server, cluster_server=server)
     assert t.verdict == "accepted", (t.reasons, t.details)

@@ -207,6 +207,6 @@ async def test_a_yes_or_no_in_the_answer_needs_no_grounding_but_a_blueprint_need
     messages = await _accepted(harness, LOOKUP)
     j = await harness.verify(with_flag, _with_answer(messages, messages[-1]["content"] + " Frequent flyer: yes."))
     assert j.verdict == "accepted", (j.reasons, j.details)
-    from tdscaling.client._verify import guessable
+    from tdscaling.client._facts import guessable
 
     assert guessable("yes") and guessable("0") and not guessable("Adam Lawrence") and not guessable("26")
