@@ -1,100 +1,49 @@
-"""Commands of tdscaling.synth for the ``tdscaling`` CLI: ``synth run``, ``demo`` and ``export``."""
+"""Commands of tdscaling.synth for the ``tdscaling`` CLI: ``synth run``, ``demo`` and ``export``.
+
+Each parses its flags, calls one public function (``synthesize``, ``demo``, ``export``) and shows the result.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
 from tdscaling.client.cli import ApiKeyOpt
+from tdscaling.common import add_commands, fail, usage_errors
 
 if TYPE_CHECKING:
-    from ._run import RunConfig, RunResult
+    from ._run import RoundProgress, RunResult
 
 StrategyOpt = Literal["evolve", "uniform", "quantity"]
 
 
-def _fail(message: str) -> None:
-    print(f"error: {message}", file=sys.stderr)
-    raise typer.Exit(2)
-
-
 def _writable_dir(path: Path, flag: str) -> None:
     """A directory the command will write in, checked before any work starts."""
-    from tdscaling.common import UsageError, check_output_dir
+    from tdscaling.common import check_output_dir
 
-    try:
+    with usage_errors():
         check_output_dir(path, flag=flag)
-    except UsageError as e:
-        _fail(str(e))
 
 
-def _first_mistake(group: BaseExceptionGroup) -> Exception | None:
-    """The first user mistake met inside a task group: a bad input, or credentials the provider refused."""
-    from tdscaling.client import ModelAuthError
-    from tdscaling.servers import SpecError
-
-    for e in group.exceptions:
-        if isinstance(e, SpecError | ModelAuthError):
-            return e
-        if isinstance(e, BaseExceptionGroup) and (inner := _first_mistake(e)) is not None:
-            return inner
-    return None
-
-
-def _mistake_line(error: Exception, out: Path) -> str:
-    from tdscaling.client import ModelAuthError
-    from tdscaling.client.cli import auth_failure_line
-
-    if isinstance(error, ModelAuthError):  # the run stopped at its first model call; what it wrote is resumable
-        return f"{auth_failure_line(error)}; then continue the run with --resume --out {out}"
-    return str(error)
-
-
-def _execute(config: RunConfig, out: Path, *, resume: bool, catalog_dirs: list[Path] | None,
-             manifest_extra: dict[str, object] | None = None, api_key: str | None = None) -> RunResult:
-    """Run with a live progress display on a terminal (a line per round otherwise). ``api_key`` is kept out of
-    ``config``: the config is written to the run's manifest."""
-    import anyio
+@contextmanager
+def _progress(per_round: int) -> Iterator[Callable[[RoundProgress], None]]:
+    """A live progress display on a terminal (a whole line per round otherwise), as an ``on_progress``."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from tdscaling.client import ModelAuthError
-    from tdscaling.servers import Catalog, SpecError
-
-    from ._run import RoundProgress, synth_run
-
     console = Console(stderr=True)
     live = sys.stderr.isatty()
-    assistant_factory = user_factory = None
-    writer = None
-    if config.model or config.user_model:
-        import warnings
-
-        from tdscaling.client import LiteLLMBackend, LLMUser
-
-        # A run that stops (a refused key) cancels the other episodes' calls in flight; litellm then drops their
-        # coroutines unawaited and Python prints a RuntimeWarning per call under the one-line error.
-        warnings.filterwarnings("ignore", message=r"coroutine '.*acompletion' was never awaited",
-                                category=RuntimeWarning)
-
-        if config.model:
-            model = LiteLLMBackend(config.model, api_base=config.api_base, api_key=api_key)
-            assistant_factory = lambda bp: model  # noqa: E731 - one shared backend
-            from ._writer import GoalWriter
-
-            writer = GoalWriter(model)
-        if config.user_model:
-            user_backend = LiteLLMBackend(config.user_model, api_base=config.api_base, api_key=api_key)
-            user_factory = lambda bp: LLMUser(bp, user_backend)  # noqa: E731
     with Progress(TextColumn("[bold]round {task.fields[round]}[/]"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("accepted {task.fields[acc]} · rejected {task.fields[rej]} · "
                              "unplannable {task.fields[fail]} · H_D {task.fields[hd]} · H_M {task.fields[hm]}"),
                   TimeElapsedColumn(), console=console, disable=not live, transient=False) as bar:
-        task = bar.add_task("run", total=config.per_round, round="1", acc=0, rej=0, fail=0, hd="-", hm="-")
+        task = bar.add_task("run", total=per_round, round="1", acc=0, rej=0, fail=0, hd="-", hm="-")
 
         def on_progress(p: RoundProgress) -> None:
             if p.metrics:
@@ -108,20 +57,20 @@ def _execute(config: RunConfig, out: Path, *, resume: bool, catalog_dirs: list[P
                               f"H_M {m.mode_entropy_norm:.3f} CAC {m.cac:.0f} paths {m.distinct_paths}",
                               soft_wrap=True, highlight=False)
 
-        try:
-            cat = Catalog.load(catalog_dirs or ())
-            return anyio.run(lambda: synth_run(config, out, catalog=cat, resume=resume, on_progress=on_progress,
-                                               assistant_factory=assistant_factory, user_factory=user_factory,
-                                               goal_writer=writer, manifest_extra=manifest_extra))
-        except (SpecError, ModelAuthError) as e:
-            _fail(_mistake_line(e, out))
-            raise AssertionError from e  # unreachable: _fail exits
-        except BaseExceptionGroup as group:  # a user mistake met inside a task group
-            mistake = _first_mistake(group)
-            if mistake is None:
-                raise
-            _fail(_mistake_line(mistake, out))
-            raise AssertionError from group
+        yield on_progress
+
+
+@contextmanager
+def _reported(out: Path) -> Iterator[None]:
+    """A caller's mistake as one line; refused credentials with the flag to set and how to continue the run."""
+    from tdscaling.client import ModelAuthError
+    from tdscaling.client.cli import auth_failure_line
+
+    try:
+        with usage_errors():
+            yield
+    except ModelAuthError as e:  # the run stopped at its first model call; what it wrote is resumable
+        fail(f"{auth_failure_line(e)}; then continue the run with --resume --out {out}")
 
 
 def _summary(result: RunResult) -> None:
@@ -169,18 +118,33 @@ def synth_run_cmd(
                                                     "the task rejected with time_limit.")] = 300.0,
 ) -> None:
     """Synthesize verified trajectories in rounds, steering toward the long tail."""
-    from ._run import RunConfig
+    import warnings
+
+    from pydantic import SecretStr
+
+    from tdscaling.servers import Catalog
+
+    from ._run_config import RunConfig
+    from ._synthesize import synthesize
 
     if clusters and domains:
-        _fail("give --clusters or --domains, not both")
+        fail("give --clusters or --domains, not both")
     if clusters and not clusters.is_file():
-        _fail(f"{clusters}: no such clusters file")
+        fail(f"{clusters}: no such clusters file")
     _writable_dir(out, "--out")
     config = RunConfig(rounds=rounds, per_round=per_round, strategy=strategy, seed=seed, concurrency=concurrency,
                        model=model, user_model=user_model, api_base=api_base,
                        domains=[d.strip() for d in domains.split(",") if d.strip()] if domains else None,
-                       clusters_file=str(clusters.resolve()) if clusters else None, task_time_s=task_time_s)
-    _summary(_execute(config, out, resume=resume, catalog_dirs=catalog, api_key=api_key))
+                       clusters_file=str(clusters.resolve()) if clusters else None, task_time_s=task_time_s,
+                       api_key=SecretStr(api_key) if api_key is not None else None)
+    if config.model or config.user_model:
+        # A run that stops (a refused key) cancels the other episodes' calls in flight; litellm then drops their
+        # coroutines unawaited and Python prints a RuntimeWarning per call under the one-line error.
+        warnings.filterwarnings("ignore", message=r"coroutine '.*acompletion' was never awaited",
+                                category=RuntimeWarning)
+    with _reported(out), _progress(per_round) as on_progress:
+        result = synthesize(config, out, resume=resume, on_progress=on_progress, catalog=Catalog.load(catalog or ()))
+    _summary(result)
 
 
 def demo_cmd(
@@ -189,26 +153,12 @@ def demo_cmd(
     per_round: Annotated[int, typer.Option("--per-round", min=1)] = 100,
 ) -> None:
     """A small offline run (no API key, no network): a verified dataset, a diversity report and a plot."""
-    import shutil
-
-    from ._run import RunConfig
+    from ._synthesize import demo
 
     _writable_dir(out, "--out")
-    if out.exists() and any(out.iterdir()):
-        if not _is_demo(out / "manifest.json"):
-            _fail(f"{out} is not empty and is not an earlier demo's output; pass another --out")
-        shutil.rmtree(out)  # the demo's own previous output
-    config = RunConfig(rounds=rounds, per_round=per_round, strategy="evolve", seed=0, concurrency=8)
-    _summary(_execute(config, out, resume=False, catalog_dirs=None, manifest_extra={"demo": True}))
-
-
-def _is_demo(manifest: Path) -> bool:
-    import json
-
-    try:
-        return json.loads(manifest.read_text()).get("demo") is True
-    except (OSError, ValueError, AttributeError):
-        return False
+    with _reported(out), _progress(per_round) as on_progress:
+        result = demo(out, rounds=rounds, per_round=per_round, on_progress=on_progress)
+    _summary(result)
 
 
 def export_cmd(
@@ -231,35 +181,26 @@ def export_cmd(
         "double-encodes its arguments. Needs tdscaling[train].")] = None,
 ) -> None:
     """Export accepted trajectories for training: OpenAI chat format or ShareGPT, as a file or a dataset folder."""
-    from tdscaling.common import UsageError, check_output_dir, check_output_file
-    from tdscaling.servers import SpecError
+    from tdscaling.common import check_output_dir, check_output_file
 
     from ._export import export
     from ._export_options import ExportOptions
+    from ._template_check import TemplateCheckFailed
 
     options = ExportOptions(fmt=fmt, arguments=arguments, parallel_calls=parallel_calls, parquet=parquet,
-                            license=license_id)
+                            license=license_id, check_template=check_template)
     target = Path(output)
     folder = output.endswith(("/", os.sep)) or target.is_dir()
-    try:
+    with usage_errors():
         (check_output_dir if folder else check_output_file)(target, flag="-o")
-    except UsageError as e:
-        _fail(str(e))
     try:
-        if check_template is not None:
-            from ._template_check import check_export
-
-            report = check_export(run_dir, options, check_template)
-            print(report.summary(), file=sys.stderr)
-            if not report.passed:
-                for line in report.details():
-                    print(line, file=sys.stderr)
-                print("nothing written", file=sys.stderr)
-                raise typer.Exit(1)
-        result = export(run_dir, target, options=options, folder=folder)
-    except SpecError as e:
-        _fail(str(e))
-        return
+        with usage_errors():
+            result = export(run_dir, target, options=options, folder=folder)
+    except TemplateCheckFailed as e:
+        print(e.report.summary(), *e.report.details(), "nothing written", sep="\n", file=sys.stderr)
+        raise typer.Exit(1) from None
+    if result.template is not None:
+        print(result.template.summary(), file=sys.stderr)
     what = "dataset folder" if result.folder else "file"
     print(f"wrote {result.rows} rows to {result.path} ({fmt}, {what}, {result.data_bytes / 1e6:.1f} MB of rows)",
           file=sys.stderr)
@@ -267,8 +208,5 @@ def export_cmd(
 
 def register(app: typer.Typer) -> None:
     """Add ``synth run``, ``demo`` and ``export`` to ``app``."""
-    synth = typer.Typer(help="Synthesize trajectories.", no_args_is_help=True)
-    synth.command("run")(synth_run_cmd)
-    app.add_typer(synth, name="synth")
-    app.command("demo")(demo_cmd)
-    app.command("export")(export_cmd)
+    add_commands(app, {"run": synth_run_cmd}, group="synth", help="Synthesize trajectories.")
+    add_commands(app, {"demo": demo_cmd, "export": export_cmd})

@@ -10,7 +10,9 @@ writes a folder that ``datasets.load_dataset("out")`` reads with no arguments::
 
 Either is written whole or not at all: a file through a temporary file renamed into place, a folder built
 beside its target and renamed into place (replacing only an earlier export's folder). The run's own files
-are never written. Rows are made by ``_export_rows``, the card by ``_export_card``.
+are never written. Rows are made by ``_export_rows``, the card by ``_export_card``. With
+``options.check_template`` every row is first rendered through that chat template, and nothing is written
+unless all render (``TemplateCheckFailed``).
 """
 
 from __future__ import annotations
@@ -18,68 +20,54 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tdscaling.common import read_jsonl, write_atomic
+from pydantic import BaseModel
+
+from tdscaling.common import write_atomic
 from tdscaling.servers import SpecError
 
 from ._export_card import DATA_JSONL, DATA_PARQUET, MARK, render_card
 from ._export_options import ExportOptions
-from ._export_rows import convert
 from ._export_shape import Shape, run_facts
+from ._export_source import rows
+from ._run_folder import RunFolder
+from ._template_check import TemplateCheckFailed, TemplateReport, check_export
 
-RUN_FILES = frozenset({"trajectories.jsonl", "rejected.jsonl", "failures.jsonl", "clusters.jsonl", "rounds.jsonl",
-                       "blueprints.jsonl", "manifest.json", "report.md", "metrics.png"})
 _EXPORT_ENTRIES = frozenset({"README.md", "data", "verify"})
 
 
 @dataclass(frozen=True)
 class ExportResult:
-    """What an export wrote: ``rows`` rows to ``path`` (a file, or a folder when ``folder``)."""
+    """What an export wrote: ``rows`` rows to ``path`` (a file, or a folder when ``folder``); ``template`` is
+    the chat-template check's report when one was asked for."""
 
     path: Path
     rows: int
     folder: bool
     data_bytes: int
-
-
-def trajectories(run_dir: Path) -> Iterator[dict[str, Any]]:
-    """The run's accepted trajectories, as stored; a line that is not one raises ``SpecError`` naming it."""
-    source = run_dir / "trajectories.jsonl"
-    if not source.is_file():
-        raise SpecError("has no trajectories.jsonl; is it the --out of a `tdscaling synth run`?", source=str(run_dir))
-    with source.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                if not isinstance(row, dict) or not isinstance(row.get("messages"), list):
-                    raise ValueError("no messages")
-            except ValueError as e:
-                raise SpecError(f"not a trajectory row ({e})", source=f"{source}: line {lineno}") from None
-            yield row
-
-
-def rows(run_dir: Path, options: ExportOptions) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
-    """``(trajectory, training row)`` for every accepted trajectory of the run."""
-    source = run_dir / "trajectories.jsonl"
-    for lineno, trajectory in enumerate(trajectories(run_dir), start=1):
-        try:
-            yield trajectory, convert(trajectory, options)
-        except (ValueError, KeyError, TypeError, AttributeError) as e:
-            raise SpecError(f"not a trajectory row ({type(e).__name__}: {e})",
-                            source=f"{source}: row {lineno}") from None
+    template: TemplateReport | None = None
 
 
 def export(run_dir: Path, output: Path, *, options: ExportOptions | None = None,
            folder: bool | None = None) -> ExportResult:
     """Write the run's accepted trajectories to ``output``: a JSON Lines file, or (``folder``; by default when
     ``output`` is an existing directory) a dataset folder with its card. Bad input raises ``SpecError`` before
-    anything is written."""
+    anything is written; rows that fail ``options.check_template`` raise ``TemplateCheckFailed`` (with the
+    report) and nothing is written.
+
+    Example::
+
+        from pathlib import Path
+        from tdscaling.synth import ExportOptions, export
+
+        export(Path("runs/r1"), Path("runs/r1-dataset"), folder=True)          # a Hugging Face dataset folder
+        export(Path("runs/r1"), Path("train.jsonl"), options=ExportOptions(parallel_calls="split",
+                                                                          check_template="llama3_1"))
+    """
     options = options or ExportOptions()
     if (problem := options.problem()) is not None:
         raise SpecError(problem)
@@ -87,15 +75,19 @@ def export(run_dir: Path, output: Path, *, options: ExportOptions | None = None,
         raise SpecError("is not a run directory (the --out of `tdscaling synth run`)", source=str(run_dir))
     as_folder = output.is_dir() if folder is None else folder
     if output.resolve() == run_dir.resolve() or (output.resolve().parent == run_dir.resolve()
-                                                 and output.name in RUN_FILES):
+                                                 and output.name in RunFolder.FILES):
         raise SpecError("is the run itself or one of its files; choose another -o", source=str(output))
-    if as_folder:
-        return _write_folder(run_dir, output, options)
-    if output.is_dir():
-        raise SpecError("is a directory; end -o with / to write a dataset folder, or give a file path",
-                        source=str(output))
-    if options.parquet:
-        raise SpecError("--parquet needs a folder: end -o with / (out/) to write a dataset folder")
+    _check_target(output, options, folder=as_folder)
+    report = None
+    if options.check_template is not None:
+        report = check_export(run_dir, options, options.check_template)
+        if not report.passed:
+            raise TemplateCheckFailed(report)
+    written = _write_folder(run_dir, output, options) if as_folder else _write_file(run_dir, output, options)
+    return ExportResult(written.path, written.rows, written.folder, written.data_bytes, report)
+
+
+def _write_file(run_dir: Path, output: Path, options: ExportOptions) -> ExportResult:
     lines = [json.dumps(row, ensure_ascii=False) for _, row in rows(run_dir, options)]
     text = "".join(line + "\n" for line in lines)
     try:
@@ -106,7 +98,14 @@ def export(run_dir: Path, output: Path, *, options: ExportOptions | None = None,
     return ExportResult(output, len(lines), False, len(text.encode()))
 
 
-def _check_target(output: Path) -> None:
+def _check_target(output: Path, options: ExportOptions, *, folder: bool) -> None:
+    if not folder:
+        if output.is_dir():
+            raise SpecError("is a directory; end -o with / to write a dataset folder, or give a file path",
+                            source=str(output))
+        if options.parquet:
+            raise SpecError("--parquet needs a folder: end -o with / (out/) to write a dataset folder")
+        return
     if output.exists() and not output.is_dir():
         raise SpecError("is a file; a dataset folder needs a directory path", source=str(output))
     if output.is_dir() and any(output.iterdir()):
@@ -118,7 +117,6 @@ def _check_target(output: Path) -> None:
 
 
 def _write_folder(run_dir: Path, output: Path, options: ExportOptions) -> ExportResult:
-    _check_target(output)
     build = output.parent / f".{output.name}.export-tmp"
     try:
         if build.exists():
@@ -138,8 +136,9 @@ def _write_folder(run_dir: Path, output: Path, options: ExportOptions) -> Export
                     written.append(row)
         if options.parquet:
             _write_parquet(written, build / DATA_PARQUET)
-        _copy_matching(run_dir / "blueprints.jsonl", build / "verify" / "blueprints.jsonl", "task", tasks)
-        _copy_matching(run_dir / "clusters.jsonl", build / "verify" / "clusters.jsonl", "id", clusters)
+        source = RunFolder(run_dir)
+        _copy_matching(source.blueprints(), build / "verify" / RunFolder.BLUEPRINTS, "task", tasks)
+        _copy_matching(source.clusters(), build / "verify" / RunFolder.CLUSTERS, "id", clusters)
         size = (build / DATA_JSONL).stat().st_size
         card = render_card(facts=run_facts(run_dir, accepted=shape.rows), shape=shape, options=options,
                            jsonl_bytes=size, run_name=run_dir.resolve().name)
@@ -169,11 +168,12 @@ def _write_parquet(written: list[dict[str, Any]], path: Path) -> None:
     pq.write_table(table, path)
 
 
-def _copy_matching(source: Path, target: Path, key: str, wanted: set[str]) -> None:
-    """The lines of ``source`` whose ``key`` is in ``wanted``."""
+def _copy_matching(source: Iterable[BaseModel], target: Path, key: str, wanted: set[str]) -> None:
+    """The rows of ``source`` whose ``key`` is in ``wanted``, one JSON line each."""
     target.parent.mkdir(parents=True, exist_ok=True)
     with target.open("w", encoding="utf-8") as out:
-        for record in read_jsonl(source):
+        for row in source:
+            record = row.model_dump(mode="json")
             if str(record.get(key)) in wanted:
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
 

@@ -22,6 +22,9 @@ class ExportOptions:
             single-call turns (Llama-3.1's template raises on parallel calls).
         parquet: write ``data/train.parquet`` beside the JSON Lines (a folder export only).
         license: the card's ``license`` (a Hub license id).
+        check_template: first render every row through this chat template (a name TRL ships, such as
+            ``qwen2_5`` or ``llama3_1``, or a Jinja file) and write nothing if a row fails or double-encodes;
+            needs ``tdscaling[train]``.
     """
 
     fmt: ExportFormat = "openai"
@@ -29,6 +32,7 @@ class ExportOptions:
     parallel_calls: ParallelCalls = "keep"
     parquet: bool = False
     license: str = "apache-2.0"
+    check_template: str | None = None
 
     def problem(self) -> str | None:
         """Why this combination cannot be written, or ``None``."""

@@ -2,8 +2,8 @@
 conversations look like, and what was thrown away on the way (the rejection funnel).
 
 Everything is read from the run's own files (``manifest.json``, ``rounds.jsonl``, ``rejected.jsonl``,
-``failures.jsonl``) and from the accepted trajectories as they are exported, so the card describes exactly the
-rows beside it.
+``failures.jsonl``, through ``RunFolder``) and from the accepted trajectories as they are exported, so the card
+describes exactly the rows beside it.
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tdscaling.common import read_jsonl
 from tdscaling.sandbox import EXECUTE_CODE
+from tdscaling.servers import SpecError
+
+from ._run_folder import RunFolder
 
 
 @dataclass
@@ -86,29 +88,19 @@ class RunFacts:
     funnel: Funnel
 
 
-def _read(path: Path, what: str) -> list[dict[str, Any]]:
-    from tdscaling.servers import SpecError
-
-    try:
-        return list(read_jsonl(path))
-    except (OSError, ValueError) as e:
-        raise SpecError(f"cannot read the run's {what}: {e}", source=str(path)) from None
-
-
 def run_facts(run_dir: Path, *, accepted: int) -> RunFacts:
     """The run's manifest, rounds and funnel; a file the run has not written yet counts as empty."""
-    from tdscaling.servers import SpecError
-
-    manifest_path = run_dir / "manifest.json"
+    folder = RunFolder(run_dir)
+    manifest_path = folder / RunFolder.MANIFEST
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.exists() else {}
     except (OSError, ValueError) as e:
         raise SpecError(f"cannot read the run's manifest: {e}", source=str(manifest_path)) from None
-    rejected = _read(run_dir / "rejected.jsonl", "rejections")
-    failures = _read(run_dir / "failures.jsonl", "planning failures")
+    rejected = list(folder.rejected())
+    failures = list(folder.failures())
     funnel = Funnel(accepted=accepted, rejected=len(rejected),
-                    rejected_reasons=Counter(r for row in rejected for r in row.get("reasons") or ["(none)"]),
+                    rejected_reasons=Counter(r for row in rejected for r in row.reasons or ["(none)"]),
                     unplannable=len(failures),
-                    unplannable_reasons=Counter(str(f.get("reason") or "(none)") for f in failures))
+                    unplannable_reasons=Counter(f.reason or "(none)" for f in failures))
     return RunFacts(manifest=manifest if isinstance(manifest, dict) else {},
-                    rounds=_read(run_dir / "rounds.jsonl", "rounds"), funnel=funnel)
+                    rounds=[m.model_dump(mode="json") for m in folder.rounds()], funnel=funnel)

@@ -22,11 +22,20 @@ from typing import Any
 
 from tdscaling.servers import SpecError
 
-from ._export import rows
 from ._export_options import ExportOptions
+from ._export_source import rows
 
 INSTALL = "pip install 'tdscaling[train]'"
 PROBE = "__tdscaling_probe_"  # the marker's key: PROBE + call number + "__"
+
+
+class TemplateCheckFailed(Exception):
+    """Rows of an export fail to render through the chat template, or double-encode their arguments; nothing
+    was written. ``report`` says which and why."""
+
+    def __init__(self, report: TemplateReport) -> None:
+        super().__init__(report.summary())
+        self.report = report
 
 
 @dataclass

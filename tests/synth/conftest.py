@@ -11,9 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tdscaling.servers import Catalog, ClusterSpec, domain_cluster
-from tdscaling.servers._build import Indexes
-from tdscaling.servers._generate import ClusterGenerator, generate_clusters
+from tdscaling.servers import Catalog, ClusterGenerator, ClusterSpec, Indexes, domain_cluster, generate_clusters
 from tdscaling.synth._metrics import MetricsTracker, RoundMetrics, TrajectoryMeasure
 
 

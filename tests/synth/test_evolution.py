@@ -8,8 +8,7 @@ from collections.abc import Callable, Sequence
 
 import pytest
 
-from tdscaling.servers import ClusterSpec
-from tdscaling.servers._build import Indexes
+from tdscaling.servers import ClusterSpec, Indexes
 from tdscaling.synth._evolution import (
     Evolve,
     EvolveSettings,

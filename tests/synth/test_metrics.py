@@ -9,11 +9,8 @@ from typing import Any
 
 import pytest
 
-from tdscaling.client._blueprint import REASONING_MODES
-from tdscaling.client._trajectory import CallRecord, Labels, Trajectory
-from tdscaling.servers import ClusterSpec, make_cluster
-from tdscaling.servers._build import Indexes
-from tdscaling.servers._mutations import mutate
+from tdscaling.client import REASONING_MODES, CallRecord, Labels, Trajectory
+from tdscaling.servers import ClusterSpec, Indexes, make_cluster, mutate
 from tdscaling.synth._metrics import (
     ComplexityWeights,
     MetricsTracker,

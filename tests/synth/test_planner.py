@@ -8,12 +8,8 @@ from itertools import islice
 
 import pytest
 
-from tdscaling.client._blueprint import REASONING_MODES, FactRef, StepRef, Template
-from tdscaling.client._harness import Harness
-from tdscaling.servers import Catalog, ClusterSpec, domain_cluster
-from tdscaling.servers._build import Indexes
-from tdscaling.servers._generate import ClusterGenerator
-from tdscaling.servers._mutations import mutate
+from tdscaling.client import REASONING_MODES, FactRef, Harness, StepRef, Template
+from tdscaling.servers import Catalog, ClusterGenerator, ClusterSpec, Indexes, domain_cluster, mutate
 from tdscaling.synth._modes import feasible_modes
 from tdscaling.synth._planner import Planner, PlanningFailure
 

@@ -8,11 +8,8 @@ from itertools import islice
 
 import pytest
 
-from tdscaling.client._blueprint import StepRef, Template
-from tdscaling.client._harness import Harness
-from tdscaling.servers import Catalog, ClusterSpec
-from tdscaling.servers._build import Indexes
-from tdscaling.servers._generate import ClusterGenerator
+from tdscaling.client import Harness, StepRef, Template
+from tdscaling.servers import Catalog, ClusterGenerator, ClusterSpec, Indexes
 from tdscaling.synth._modes import feasible_modes
 from tdscaling.synth._planner import Planner, PlanningFailure
 

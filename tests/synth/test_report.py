@@ -7,8 +7,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from tdscaling.servers import ClusterSpec
-from tdscaling.servers._build import Indexes
+from tdscaling.servers import ClusterSpec, Indexes
 from tdscaling.synth._evolution import Evolve
 from tdscaling.synth._metrics import MetricsTracker, RoundMetrics
 from tdscaling.synth._report import write_report

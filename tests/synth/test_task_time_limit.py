@@ -13,7 +13,8 @@ import pytest
 
 from tdscaling.client import Blueprint, ModelReply
 from tdscaling.servers import Catalog
-from tdscaling.synth import RunConfig, synth_run
+from tdscaling.synth import RunConfig
+from tdscaling.synth._run import synth_run
 from tdscaling.synth._writer import GoalWriter
 
 pytestmark = pytest.mark.anyio
