@@ -4,7 +4,7 @@
                                     [--skew online_store,retail_bank,hotel] [--concurrency 8] [--quick]
                                     [--keep DIR] [--simulate]
 
-Each strategy runs ``tdscaling.synth._run.synth_run`` (planner, episodes, verification, metrics) offline with
+Each strategy runs ``tdscaling.synth.synthesize`` (planner, episodes, verification, metrics) offline with
 the scripted assistant and user, one strategy after the other, with the same seed and the same starting
 pool: ``--pool`` clusters, 85% of them drawn from the ``--skew`` domains (``RunConfig.pool_skew``), over the
 whole catalog. The numbers are the run's own cumulative ``rounds.jsonl`` line after the last round.
@@ -30,16 +30,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import anyio
 import networkx as nx
 
-from tdscaling.servers import Catalog, ClusterSpec
-from tdscaling.servers._build import Indexes
-from tdscaling.servers._generate import ClusterGenerator
-from tdscaling.synth._evolution import STRATEGIES, StrategyName, make_strategy
-from tdscaling.synth._metrics import MetricsTracker, RoundMetrics, TrajectoryMeasure
-from tdscaling.synth._modes import ClusterShape, cluster_complexity
-from tdscaling.synth._run import RoundProgress, RunConfig, RunResult, synth_run
+from tdscaling.servers import Catalog, ClusterGenerator, ClusterSpec, Indexes
+from tdscaling.synth import (
+    STRATEGIES,
+    ClusterShape,
+    MetricsTracker,
+    RoundMetrics,
+    RoundProgress,
+    RunConfig,
+    RunResult,
+    StrategyName,
+    TrajectoryMeasure,
+    cluster_complexity,
+    make_strategy,
+    synthesize,
+)
 
 SKEWED = ("online_store", "retail_bank", "hotel")
 TARGET_H = 0.95
@@ -81,7 +88,7 @@ def run_one(name: StrategyName, args: argparse.Namespace, catalog: Catalog, root
                   f"paths {m.distinct_paths}", file=sys.stderr, flush=True)
 
     t0 = time.perf_counter()
-    result = anyio.run(lambda: synth_run(config, out, catalog=catalog, on_progress=on_progress))
+    result = synthesize(config, out, catalog=catalog, on_progress=on_progress)
     seconds = time.perf_counter() - t0
     clusters = len({json.loads(line)["labels"]["cluster_id"]
                     for line in (out / "trajectories.jsonl").read_text().splitlines() if line.strip()})

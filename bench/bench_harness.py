@@ -56,18 +56,22 @@ import anyio
 from rich.console import Console
 from rich.table import Table
 
-from tdscaling.client import GenerationSettings, LiteLLMBackend, ModelBackend, OpenAICompatBackend, RetryPolicy
-from tdscaling.client._blueprint import Blueprint
-from tdscaling.client._episode import episode_id
-from tdscaling.client._harness import Harness
-from tdscaling.client._hub import Hub
-from tdscaling.client._scripted import ScriptedAssistant
-from tdscaling.client._trajectory import Trajectory
-from tdscaling.client._verify import Verifier
-from tdscaling.servers import Catalog, ClusterSpec
-from tdscaling.servers._generate import generate_clusters
-from tdscaling.servers._runtime import ClusterRuntime
-from tdscaling.synth._planner import Planner, PlanningFailure
+from tdscaling.client import (
+    Blueprint,
+    GenerationSettings,
+    Harness,
+    Hub,
+    LiteLLMBackend,
+    ModelBackend,
+    OpenAICompatBackend,
+    RetryPolicy,
+    ScriptedAssistant,
+    Trajectory,
+    Verifier,
+    episode_id,
+)
+from tdscaling.servers import Catalog, ClusterRuntime, ClusterSpec, generate_clusters
+from tdscaling.synth import Planner, PlanningFailure
 
 MODES = ("lookup", "sequential_chain", "parallel_fanout", "conditional_branch", "error_recovery",
          "clarification", "cross_domain", "code_aggregation")

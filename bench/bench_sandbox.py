@@ -30,11 +30,18 @@ from mcp import Client
 from rich.console import Console
 from rich.table import Table
 
-from tdscaling.sandbox import LocalBackend, SandboxSettings, build_sandbox_server
-from tdscaling.sandbox._isolation import LocalCapabilities, detect_local
-from tdscaling.sandbox._launch import Launch, sandbox_env
-from tdscaling.sandbox._process import Child
-from tdscaling.sandbox._select import BackendPlan
+from tdscaling.sandbox import (
+    EXECUTE_CODE,
+    BackendPlan,
+    Child,
+    Launch,
+    LocalBackend,
+    LocalCapabilities,
+    SandboxSettings,
+    build_sandbox_server,
+    detect_local,
+    sandbox_env,
+)
 
 DEBIAN_PYTHON = "/usr/bin/python3"
 
@@ -116,11 +123,11 @@ async def measure(rounds: int) -> None:
             )
         )
         async with Client(server) as client:
-            await client.call_tool("execute_code", {"code": "y = 0", "persistent": True})
+            await client.call_tool(EXECUTE_CODE, {"code": "y = 0", "persistent": True})
             steps.append(
                 timed(
                     "persistent call via MCP in process (+ record, fsync)",
-                    lambda: client.call_tool("execute_code", {"code": "y += 1", "persistent": True}),
+                    lambda: client.call_tool(EXECUTE_CODE, {"code": "y += 1", "persistent": True}),
                 )
             )
             for step in steps:  # warm up caches once

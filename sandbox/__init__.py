@@ -13,6 +13,7 @@ from tdscaling.common import lazy_exports
 
 if TYPE_CHECKING:
     from tdscaling.sandbox._backend import IsolationReport, Layer, SandboxBackend
+    from tdscaling.sandbox._cgroups import owned_cgroups
     from tdscaling.sandbox._docker import DockerBackend
     from tdscaling.sandbox._errors import (
         IsolationUnavailableError,
@@ -21,12 +22,22 @@ if TYPE_CHECKING:
         SandboxUsageError,
         WorkspacePathError,
     )
+    from tdscaling.sandbox._isolation import LocalCapabilities, detect_local
+    from tdscaling.sandbox._launch import Launch, sandbox_env
     from tdscaling.sandbox._leftovers import remove_leftovers
     from tdscaling.sandbox._local import LocalBackend
+    from tdscaling.sandbox._process import Child
     from tdscaling.sandbox._recorder import ExecutionRecord
     from tdscaling.sandbox._results import ExecutionResult, Language, LimitHit
     from tdscaling.sandbox._sandbox import ExecuteCodeOutput, Sandbox, open_sandbox
     from tdscaling.sandbox._select import BackendPlan, plan_backend
+    from tdscaling.sandbox._serve import (
+        SandboxServing,
+        run_code,
+        run_code_async,
+        serve_sandbox,
+        serve_sandbox_async,
+    )
     from tdscaling.sandbox._server import build_sandbox_server
     from tdscaling.sandbox._session_id import SessionId
     from tdscaling.sandbox._settings import BackendChoice, IsolationLevel, Limits, SandboxSettings

@@ -54,6 +54,13 @@ def _own_bases() -> list[Path]:
     return [mount / own.get(controller, "/").lstrip("/") for controller, mount in _v1_mounts(mountinfo).items()]
 
 
+def owned_cgroups(pid: int) -> list[Path]:
+    """The cgroups the sandboxes of process ``pid`` hold under this process's own cgroups (a killed run's are
+    what ``remove_leftovers`` removes)."""
+    prefix = f"tdscaling-sandbox-{pid}-"
+    return [p for base in _own_bases() if base.is_dir() for p in base.iterdir() if p.name.startswith(prefix)]
+
+
 def _kill_members(group: Path) -> bool:
     """SIGKILL every process in ``group``; True when there were any."""
     try:

@@ -106,10 +106,9 @@ def test_a_run_killed_with_sigkill_resumes_with_nothing_lost_and_nothing_duplica
 
 
 def _cgroups_of(pid: int) -> list[Path]:
-    from tdscaling.sandbox._cgroups import _own_bases
+    from tdscaling.sandbox import owned_cgroups
 
-    return [p for base in _own_bases() if base.is_dir() for p in base.iterdir()
-            if p.name.startswith(f"tdscaling-sandbox-{pid}-")]
+    return owned_cgroups(pid)
 
 
 FLAKY = Path(__file__).with_name("flaky_run.py")
