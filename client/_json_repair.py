@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 _FENCE = re.compile(r"^```[a-zA-Z0-9_-]*\s*\n?(.*?)\n?\s*```$", re.DOTALL)
@@ -94,62 +94,76 @@ def _repair(raw: str) -> str | None:
     fenced = _FENCE.match(text)
     if fenced:
         text = fenced.group(1).strip()
-    out: list[str] = []
-    stack: list[str] = []
+    scan = _Scan(text)
+    i: int | None = 0
+    while i is not None and i < len(text):
+        i = scan.in_string(i) if scan.quote is not None else scan.outside(i)
+    if i is None or scan.quote is not None:
+        return None  # damage that is not trivial, or an unterminated string: where it ends is a guess
+    _drop_trailing_comma(scan.out)
+    scan.out.extend(_CLOSER[opener] for opener in reversed(scan.stack))
+    return "".join(scan.out)
+
+
+@dataclass
+class _Scan:
+    """One left-to-right pass over the text: JSON written so far, open brackets, the open string's quote.
+    Each step reads from index ``i`` and returns where the next one starts (``None``: not repairable)."""
+
+    text: str
+    out: list[str] = field(default_factory=list)
+    stack: list[str] = field(default_factory=list)
     quote: str | None = None
-    i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        if quote is not None:
-            if c == "\\" and i + 1 < n:
-                escape, width = _python_escape(text, i)
-                out.append(escape)
-                i += width
-                continue
-            if c == quote:
-                out.append('"')
-                quote = None
-            elif c == '"':
-                out.append('\\"')  # a double quote inside a single-quoted string
-            elif c == "\n":
-                out.append("\\n")
-            else:
-                out.append(c)
-            i += 1
-            continue
-        if c in "\"'":
-            quote = c
-            out.append('"')
-        elif c in "{[":
-            stack.append(c)
-            out.append(c)
-        elif c in "}]":
-            if not stack or _CLOSER[stack.pop()] != c:
-                return None
-            _drop_trailing_comma(out)
-            out.append(c)
-        elif c.isalpha() or c == "_":
-            j = i
-            while j < n and (text[j].isalnum() or text[j] == "_"):
-                j += 1
-            word = text[i:j]
-            rest = text[j:].lstrip()
-            if rest.startswith(":") and stack and stack[-1] == "{":
-                out.append(json.dumps(word))  # an unquoted key
-            elif word in _PY_LITERALS:
-                out.append(_PY_LITERALS[word])
-            else:
-                return None
-            i = j
-            continue
+
+    def in_string(self, i: int) -> int:
+        c = self.text[i]
+        if c == "\\" and i + 1 < len(self.text):
+            escape, width = _python_escape(self.text, i)
+            self.out.append(escape)
+            return i + width
+        if c == self.quote:
+            self.out.append('"')
+            self.quote = None
+        elif c == '"':
+            self.out.append('\\"')  # a double quote inside a single-quoted string
+        elif c == "\n":
+            self.out.append("\\n")
         else:
-            out.append(c)
-        i += 1
-    if quote is not None:
-        return None  # an unterminated string: where it ends is a guess
-    _drop_trailing_comma(out)
-    out.extend(_CLOSER[opener] for opener in reversed(stack))
-    return "".join(out)
+            self.out.append(c)
+        return i + 1
+
+    def outside(self, i: int) -> int | None:
+        c = self.text[i]
+        if c in "\"'":
+            self.quote = c
+            self.out.append('"')
+        elif c in "{[":
+            self.stack.append(c)
+            self.out.append(c)
+        elif c in "}]":
+            if not self.stack or _CLOSER[self.stack.pop()] != c:
+                return None
+            _drop_trailing_comma(self.out)
+            self.out.append(c)
+        elif c.isalpha() or c == "_":
+            return self.word(i)
+        else:
+            self.out.append(c)
+        return i + 1
+
+    def word(self, i: int) -> int | None:
+        """A bare word: an unquoted key, or a Python literal (``True``, ``None``); anything else is not JSON."""
+        text, j = self.text, i
+        while j < len(text) and (text[j].isalnum() or text[j] == "_"):
+            j += 1
+        word = text[i:j]
+        if text[j:].lstrip().startswith(":") and self.stack and self.stack[-1] == "{":
+            self.out.append(json.dumps(word))  # an unquoted key
+        elif word in _PY_LITERALS:
+            self.out.append(_PY_LITERALS[word])
+        else:
+            return None
+        return j
 
 
 def _python_escape(text: str, i: int) -> tuple[str, int]:

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ._bind import BindingError, fill, holds, render, resolve
-from ._blueprint import Blueprint, FactRef, PlanStep, Template
+from ._blueprint import SANDBOX, Blueprint, FactRef, PlanStep, Template
 from ._model_types import AssistantMessage, ChatMessage, GenerationSettings, ModelReply, ToolCall, Usage
 
 _NARRATION = (
@@ -108,18 +108,23 @@ class ScriptedAssistant:
             pending.append(step)
         if not pending:
             return AssistantMessage(content=self._answer(bp.answer, facts, outputs))
+        return self._call(pending, facts, outputs)
+
+    def _call(self, steps: Sequence[PlanStep], facts: Mapping[str, Any], outputs: Mapping[str, Any]
+              ) -> AssistantMessage:
+        """One message calling ``steps`` together, their arguments bound to what was said and returned."""
         calls = []
-        for step in pending:
+        for step in steps:
             try:
                 args = {k: resolve(b, facts=facts, outputs=outputs) for k, b in step.args.items()}
             except BindingError as e:
                 return self._failed(f"I could not work out the arguments for {step.tool} ({e}).")
-            if step.server == "sandbox" and self.session_id and "session_id" not in args:
+            if step.server == SANDBOX and self.session_id and "session_id" not in args:
                 args["session_id"] = self.session_id
             calls.append(ToolCall(id=call_id(step), name=self._public(step), arguments=args,
                                   raw_arguments=json.dumps(args)))
-        text = pending[0].say.capitalize() + "." if pending[0].say and len(pending) == 1 else \
-            _pick(_NARRATION, bp.id, pending[0].id)
+        text = steps[0].say.capitalize() + "." if steps[0].say and len(steps) == 1 else \
+            _pick(_NARRATION, self.blueprint.id, steps[0].id)
         return AssistantMessage(content=text or None, tool_calls=tuple(calls))
 
     def _ask(self, fact_name: str) -> AssistantMessage:

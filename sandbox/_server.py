@@ -130,6 +130,13 @@ def build_sandbox_server(
         lifespan=shared.lifespan,
         log_level="WARNING",
     )
+    _code_tool(server, shared, settings)
+    _file_tools(server, shared)
+    _resources(server, shared, chosen)
+    return server
+
+
+def _code_tool(server: MCPServer[Any], shared: _Shared, settings: SandboxSettings) -> None:
     max_timeout = settings.limits.timeout_s
 
     @server.tool(
@@ -162,6 +169,8 @@ def build_sandbox_server(
         except SandboxError as e:
             raise _translate(e) from e
 
+
+def _file_tools(server: MCPServer[Any], shared: _Shared) -> None:
     @server.tool(
         name=WRITE_FILE,
         description=f"Write a UTF-8 text file into the session workspace ({ALLOWED}).",
@@ -229,6 +238,8 @@ def build_sandbox_server(
             raise _translate(e) from e
         return ResetSessionOutput(session_id=session_id, existed=existed)
 
+
+def _resources(server: MCPServer[Any], shared: _Shared, chosen: BackendPlan) -> None:
     @server.resource(
         "sandbox://executions/recent",
         name="recent-executions",
@@ -248,4 +259,3 @@ def build_sandbox_server(
     def isolation() -> str:
         return chosen.report.model_dump_json(indent=1)
 
-    return server

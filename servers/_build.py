@@ -230,6 +230,16 @@ def spec_problems(cluster: ClusterSpec, domains: Mapping[str, DomainSpec]) -> li
         if d in domains and domain_digest(domains[d]) != digest:
             out.append(f"domain {d} changed since the cluster was made (digest {digest}, the catalog's is "
                        f"{domain_digest(domains[d])}); regenerate the cluster or use the catalog it was made from")
+    specs = _tool_specs(cluster, domains, out)
+    out += _policy_problems(cluster, specs)
+    out += _join_problems(cluster, domains)
+    return out
+
+
+def _tool_specs(cluster: ClusterSpec, domains: Mapping[str, DomainSpec], out: list[str]
+                ) -> dict[str, tuple[DomainSpec, ToolSpec]]:
+    """Each known tool's domain and spec; a tool whose kind, entity or schema is not its operation's goes to
+    ``out``."""
     specs: dict[str, tuple[DomainSpec, ToolSpec]] = {}
     for t in cluster.tools:
         domain = domains.get(t.domain)
@@ -243,6 +253,11 @@ def spec_problems(cluster: ClusterSpec, domains: Mapping[str, DomainSpec]) -> li
         if t.input_schema != input_schema(spec, domain):
             out.append(f"tool {t.name}: its input_schema is not the one {t.domain}.{t.operation} takes; "
                        "regenerate the cluster")
+    return specs
+
+
+def _policy_problems(cluster: ClusterSpec, specs: Mapping[str, tuple[DomainSpec, ToolSpec]]) -> list[str]:
+    out: list[str] = []
     for i, p in enumerate(cluster.policies):
         if p.tool not in specs:
             out.append(f"policies[{i}]: names unknown tool {p.tool}")
@@ -251,6 +266,11 @@ def spec_problems(cluster: ClusterSpec, domains: Mapping[str, DomainSpec]) -> li
         at = f"policies[{i}]"
         for path, msg in precondition_problems(domain, domain.operation(spec.operation), [p.precondition], at):
             out.append(f"{path.replace(f'{at}[0]', f'{at}.precondition', 1)}: {msg}")
+    return out
+
+
+def _join_problems(cluster: ClusterSpec, domains: Mapping[str, DomainSpec]) -> list[str]:
+    out: list[str] = []
     for i, j in enumerate(cluster.seed_recipe.joins):
         for side, key in ((j.left, j.left_key), (j.right, j.right_key)):
             d, _, e = side.partition(".")
@@ -275,16 +295,7 @@ def cluster_problems(cluster: ClusterSpec, domains: Mapping[str, DomainSpec]) ->
         return [f"unknown domains {missing}"]
     indexes = Indexes({d: domains[d] for d in cluster.domains})
     out: list[str] = []
-    choice: dict[str, Sequence[str]] = {}
-    for d in cluster.domains:
-        choice[d] = []
-    for t in cluster.tools:
-        if t.domain not in choice:
-            out.append(f"tool {t.name}: names domain {t.domain}, which the cluster does not list")
-        elif t.operation not in indexes[t.domain].tools:
-            out.append(f"tool {t.name}: unknown operation {t.domain}.{t.operation}")
-        else:
-            choice[t.domain] = [*choice[t.domain], t.operation]
+    choice = _choice(cluster, indexes, out)
     if out:
         return out
     out += spec_problems(cluster, domains)
@@ -299,13 +310,35 @@ def cluster_problems(cluster: ClusterSpec, domains: Mapping[str, DomainSpec]) ->
         idx = indexes[d]
         if idx.closure(set(choice[d])) != set(choice[d]):
             out.append(f"{d}: some tool needs an id that no tool of the cluster reveals")
+    return out + _derivation_problems(cluster, indexes, choice, clean=not out)
+
+
+def _choice(cluster: ClusterSpec, indexes: Indexes, out: list[str]) -> dict[str, Sequence[str]]:
+    """The operations the cluster chose, per domain; a tool of an unlisted domain or unknown operation goes to
+    ``out``."""
+    choice: dict[str, Sequence[str]] = {d: [] for d in cluster.domains}
+    for t in cluster.tools:
+        if t.domain not in choice:
+            out.append(f"tool {t.name}: names domain {t.domain}, which the cluster does not list")
+        elif t.operation not in indexes[t.domain].tools:
+            out.append(f"tool {t.name}: unknown operation {t.domain}.{t.operation}")
+        else:
+            choice[t.domain] = [*choice[t.domain], t.operation]
+    return choice
+
+
+def _derivation_problems(cluster: ClusterSpec, indexes: Indexes, choice: dict[str, Sequence[str]], *,
+                         clean: bool) -> list[str]:
+    """Where ``cluster`` is not what ``make_cluster`` derives from its own choice of tools (its edges and
+    signature are compared only when nothing else was wrong: ``clean``)."""
+    out: list[str] = []
     rebuilt = make_cluster(indexes, choice, seed=cluster.seed_recipe.seed, policies=cluster.policies,
                            joins=cluster.seed_recipe.joins, origin=cluster.origin)
     names = sorted(t.name for t in cluster.tools)
     if names != sorted(t.name for t in rebuilt.tools):
         out.append(f"tool names {names} are not the served names of their operations "
                    f"{sorted(t.name for t in rebuilt.tools)}")
-    if rebuilt.id != cluster.id and not out:
+    if rebuilt.id != cluster.id and clean and not out:
         # rows may have been overridden; compare what does not depend on them
         if rebuilt.signature != cluster.signature or {e.model_dump_json() for e in rebuilt.edges} != \
                 {e.model_dump_json() for e in cluster.edges}:

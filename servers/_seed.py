@@ -242,7 +242,9 @@ class Templates:
         key = (cluster.id, seed, rows)
         if key not in self._images:
             s = Store.open(tables)
-            seed_store(s, cluster, domains, seed=seed, rows=rows)
-            self._images[key] = s.snapshot()
-            s.close()
+            try:
+                seed_store(s, cluster, domains, seed=seed, rows=rows)
+                self._images[key] = s.snapshot()
+            finally:
+                s.close()
         return Store.from_snapshot(tables, self._images[key])

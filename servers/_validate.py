@@ -26,79 +26,116 @@ from ._tools import ToolSpec, tool_spec
 Problem = tuple[str, str]
 
 
+def _typed_problems(domain: DomainSpec, e: EntitySpec, fname: str, fat: str) -> list[Problem]:
+    """An enum's values, a ref's target, and neither on a field of another type."""
+    f = e.fields[fname]
+    out: list[Problem] = []
+    if f.type == "enum":
+        if not f.values:
+            out.append((fat, "an enum field needs a non-empty 'values' list"))
+        elif len(set(f.values)) != len(f.values):
+            out.append((f"{fat}.values", "enum values must be distinct"))
+    elif f.values is not None:
+        out.append((f"{fat}.values", f"only enum fields take 'values' (this one is {f.type})"))
+    if f.type == "ref":
+        if not f.ref:
+            out.append((fat, "a ref field needs 'ref': the entity it points to"))
+        elif f.ref not in domain.entities:
+            out.append((fat, f"references unknown entity '{f.ref}'; known entities are "
+                        f"{sorted(domain.entities)}"))
+    elif f.ref is not None:
+        out.append((f"{fat}.ref", f"only ref fields take 'ref' (this one is {f.type})"))
+    return out
+
+
+def _value_problems(e: EntitySpec, fname: str, fat: str) -> list[Problem]:
+    """How a field's values are made and bounded: its generator, choices and range."""
+    f = e.fields[fname]
+    out: list[Problem] = []
+    if f.faker is not None and f.faker not in FAKER_PROVIDERS and not f.faker.startswith(FAKER_PATTERN_PREFIXES):
+        out.append((f"{fat}.faker", f"unknown generator '{f.faker}'; use one of {sorted(FAKER_PROVIDERS)} "
+                    "or a 'bothify:'/'numerify:' pattern, or give 'choices'"))
+    if f.choices is not None and (not f.choices or f.type not in ("string",)):
+        out.append((f"{fat}.choices", "'choices' must be a non-empty list and only string fields take it"))
+    if f.min is not None and f.max is not None and f.min > f.max:
+        out.append((fat, f"min ({f.min}) is greater than max ({f.max})"))
+    elif f.type == "integer" and f.min is not None and f.max is not None and math.ceil(f.min) > math.floor(f.max):
+        out.append((fat, f"[{f.min:g}, {f.max:g}] holds no whole number; an integer field needs one"))
+    return out
+
+
+def _field_problems(domain: DomainSpec, ename: str, e: EntitySpec, fname: str, fat: str) -> list[Problem]:
+    f = e.fields[fname]
+    out: list[Problem] = []
+    if fname == "id" or not is_name(fname):
+        out.append((fat, "a field name must be lower_snake_case and not 'id' (every entity has an id)"))
+    out += _typed_problems(domain, e, fname, fat)
+    out += _value_problems(e, fname, fat)
+    if fname == id_param_name(ename):
+        out.append((fat, f"a field of '{ename}' cannot be named '{fname}': that is the name of its id input"))
+    if f.unique and f.type not in ("string", "enum"):
+        out.append((f"{fat}.unique", f"only string and enum fields can be unique (this one is {f.type})"))
+    return out
+
+
+def _reachable(e: EntitySpec) -> set[str]:
+    """The states a record of ``e`` can reach from its initial state."""
+    sm = e.state_machine
+    if sm is None:
+        return set()
+    seen, todo = {sm.initial}, deque([sm.initial])
+    while todo:
+        cur = todo.popleft()
+        for t in sm.transitions:
+            if cur in t.source and t.target not in seen:
+                seen.add(t.target)
+                todo.append(t.target)
+    return seen
+
+
+def _state_machine_problems(e: EntitySpec, sat: str) -> list[Problem]:
+    sm = e.state_machine
+    if sm is None:
+        return []
+    out: list[Problem] = []
+    state_field = e.fields.get(sm.field)
+    if state_field is None:
+        out.append((f"{sat}.field", f"unknown field '{sm.field}'; add an enum field holding the state"))
+    elif state_field.type != "enum" or sorted(state_field.values or []) != sorted(sm.states):
+        out.append((f"{sat}.field", f"'{sm.field}' must be an enum whose values are exactly the states "
+                    f"{sm.states}"))
+    if len(set(sm.states)) != len(sm.states):
+        out.append((f"{sat}.states", "states must be distinct"))
+    if sm.initial not in sm.states:
+        out.append((f"{sat}.initial", f"unknown state '{sm.initial}'; the states are {sm.states}"))
+    names = [t.name for t in sm.transitions]
+    for i, t in enumerate(sm.transitions):
+        tat = f"{sat}.transitions[{i}]"
+        if names.count(t.name) > 1:
+            out.append((f"{tat}.name", f"transition '{t.name}' is defined twice"))
+        for s in [*t.source, t.target]:
+            if s not in sm.states:
+                out.append((tat, f"unknown state '{s}'; the states are {sm.states}"))
+    if sm.initial in sm.states:
+        seen = _reachable(e)
+        unreachable = [s for s in sm.states if s not in seen]
+        if unreachable:
+            out.append((f"{sat}.states", f"states {unreachable} cannot be reached from '{sm.initial}'"))
+    return out
+
+
 def _entity_problems(domain: DomainSpec, ename: str, e: EntitySpec) -> list[Problem]:
     at = f"entities.{ename}"
     out: list[Problem] = []
     if not is_name(ename):
         out.append((at, "an entity name must be lower_snake_case"))
-    for fname, f in e.fields.items():
-        fat = f"{at}.fields.{fname}"
-        if fname == "id" or not is_name(fname):
-            out.append((fat, "a field name must be lower_snake_case and not 'id' (every entity has an id)"))
-        if f.type == "enum":
-            if not f.values:
-                out.append((fat, "an enum field needs a non-empty 'values' list"))
-            elif len(set(f.values)) != len(f.values):
-                out.append((f"{fat}.values", "enum values must be distinct"))
-        elif f.values is not None:
-            out.append((f"{fat}.values", f"only enum fields take 'values' (this one is {f.type})"))
-        if f.type == "ref":
-            if not f.ref:
-                out.append((fat, "a ref field needs 'ref': the entity it points to"))
-            elif f.ref not in domain.entities:
-                out.append((fat, f"references unknown entity '{f.ref}'; known entities are "
-                            f"{sorted(domain.entities)}"))
-        elif f.ref is not None:
-            out.append((f"{fat}.ref", f"only ref fields take 'ref' (this one is {f.type})"))
-        if f.faker is not None and f.faker not in FAKER_PROVIDERS and not f.faker.startswith(FAKER_PATTERN_PREFIXES):
-            out.append((f"{fat}.faker", f"unknown generator '{f.faker}'; use one of {sorted(FAKER_PROVIDERS)} "
-                        "or a 'bothify:'/'numerify:' pattern, or give 'choices'"))
-        if f.choices is not None and (not f.choices or f.type not in ("string",)):
-            out.append((f"{fat}.choices", "'choices' must be a non-empty list and only string fields take it"))
-        if f.min is not None and f.max is not None and f.min > f.max:
-            out.append((fat, f"min ({f.min}) is greater than max ({f.max})"))
-        elif f.type == "integer" and f.min is not None and f.max is not None and math.ceil(f.min) > math.floor(f.max):
-            out.append((fat, f"[{f.min:g}, {f.max:g}] holds no whole number; an integer field needs one"))
-        if fname == id_param_name(ename):
-            out.append((fat, f"a field of '{ename}' cannot be named '{fname}': that is the name of its id input"))
-        if f.unique and f.type not in ("string", "enum"):
-            out.append((f"{fat}.unique", f"only string and enum fields can be unique (this one is {f.type})"))
+    for fname in e.fields:
+        out += _field_problems(domain, ename, e, fname, f"{at}.fields.{fname}")
     if e.join_key is not None and e.join_key not in e.fields:
         out.append((f"{at}.join_key", f"unknown field '{e.join_key}'; the entity has {sorted(e.fields)}"))
     if e.join_key is not None and e.concept is None:
         out.append((f"{at}.join_key", "a join_key needs a 'concept' to join on"))
-    sm = e.state_machine
-    if sm is not None:
-        sat = f"{at}.state_machine"
-        state_field = e.fields.get(sm.field)
-        if state_field is None:
-            out.append((f"{sat}.field", f"unknown field '{sm.field}'; add an enum field holding the state"))
-        elif state_field.type != "enum" or sorted(state_field.values or []) != sorted(sm.states):
-            out.append((f"{sat}.field", f"'{sm.field}' must be an enum whose values are exactly the states "
-                        f"{sm.states}"))
-        if len(set(sm.states)) != len(sm.states):
-            out.append((f"{sat}.states", "states must be distinct"))
-        if sm.initial not in sm.states:
-            out.append((f"{sat}.initial", f"unknown state '{sm.initial}'; the states are {sm.states}"))
-        names = [t.name for t in sm.transitions]
-        for i, t in enumerate(sm.transitions):
-            tat = f"{sat}.transitions[{i}]"
-            if names.count(t.name) > 1:
-                out.append((f"{tat}.name", f"transition '{t.name}' is defined twice"))
-            for s in [*t.source, t.target]:
-                if s not in sm.states:
-                    out.append((tat, f"unknown state '{s}'; the states are {sm.states}"))
-        if sm.initial in sm.states:
-            seen, todo = {sm.initial}, deque([sm.initial])
-            while todo:
-                cur = todo.popleft()
-                for t in sm.transitions:
-                    if cur in t.source and t.target not in seen:
-                        seen.add(t.target)
-                        todo.append(t.target)
-            unreachable = [s for s in sm.states if s not in seen]
-            if unreachable:
-                out.append((f"{sat}.states", f"states {unreachable} cannot be reached from '{sm.initial}'"))
+    out += _state_machine_problems(e, f"{at}.state_machine")
     return out
 
 

@@ -502,19 +502,39 @@ class _FollowUp:
     kind: str
 
 
+_Option = tuple[_Tool, dict[str, Binding], str, str]  # a follow-up: tool, args, goal extra, kind
+
+
 def _follow_up(pl: Planner, d: _Draft, tools: dict[str, _Tool], t: _Tool, sid: str, record_path: str,
                rng: random.Random, *, visited: set[str]) -> _FollowUp | None:
     """One more step bound to the record ``t`` produced (the output of step ``sid``), for a chain that is still
     too short: a read of a record it references or of the records that reference it, else the next transition
     of its state machine that leads to a state the chain has not ``visited`` (no undoing what it just did)."""
-    domain, entity = t.domain.name, t.spec.entity
     rec = d.outputs.get(sid)
     rec = rec.get("from", rec) if record_path and isinstance(rec, dict) else rec
     if not isinstance(rec, dict) or "id" not in rec:
         return None
     at = f"{record_path}." if record_path else ""
+    options = [*_related_reads(tools, t, rec, sid, at), *_next_transitions(pl, d, tools, t, rec, sid, at, rng,
+                                                                          visited=visited)]
+    rng.shuffle(options)
+    options.sort(key=lambda o: o[3] == "transition")  # reads first: a second write is a bigger request
+    for u, args, extra, kind in options:
+        mark = d.mark()
+        fid, out = d.add(u.name, args, note=f"then {say.act(u.spec, 'it')}" if kind == "transition"
+                         else f"look up the related {say.noun(u.spec.entity)}")
+        if out.is_error or not isinstance(out.structured, dict):
+            d.rollback(mark)
+            continue
+        return _followed(u, fid, out.structured, extra, kind, rng)
+    return None
+
+
+def _related_reads(tools: dict[str, _Tool], t: _Tool, rec: dict[str, Any], sid: str, at: str) -> list[_Option]:
+    """Reads of a record ``rec`` references (a get), or of the records that reference it (a search or count)."""
+    domain, entity = t.domain.name, t.spec.entity
     ent = t.domain.entities[entity]
-    options: list[tuple[_Tool, dict[str, Binding], str, str]] = []  # tool, args, goal extra, kind
+    options: list[_Option] = []
     for u in tools.values():
         if u.domain.name != domain or u is t:
             continue
@@ -533,35 +553,39 @@ def _follow_up(pl: Planner, d: _Draft, tools: dict[str, _Tool], t: _Tool, sid: s
                 options.append((u, args, f", then tell me how many {say.noun(u.spec.entity)} records it has"
                                 if u.spec.kind == "aggregate" else f", then list its {say.noun(u.spec.entity)} records",
                                 u.spec.kind))
-    sm = ent.state_machine
-    if sm is not None:
-        visited.add(str(rec.get(sm.field)))
-        for u in tools.values():
-            if u is not t and u.domain is t.domain and u.spec.kind == "transition" and u.spec.entity == entity \
-                    and rec.get(sm.field) in u.spec.source_states and not set(u.spec.outputs.states) & visited:
-                values = pl.values_for(d, u, rng, skip={f"{entity}_id"})
-                options.append((u, {f"{entity}_id": StepRef(step=sid, path=at + "id"), **values},
-                                f" and after that {say.act(u.spec, 'it')}", "transition"))
-    rng.shuffle(options)
-    options.sort(key=lambda o: o[3] == "transition")  # reads first: a second write is a bigger request
-    for u, args, extra, kind in options:
-        mark = d.mark()
-        fid, out = d.add(u.name, args, note=f"then {say.act(u.spec, 'it')}" if kind == "transition"
-                         else f"look up the related {say.noun(u.spec.entity)}")
-        if out.is_error or not isinstance(out.structured, dict):
-            d.rollback(mark)
-            continue
-        noun = say.noun(u.spec.entity)
-        if kind == "get":
-            shown = _answer_fields(out.structured, rng, 1)
-            return _FollowUp(extra, f"its {noun}'s {shown[0].replace('_', ' ')}" if shown else "",
-                             StepRef(step=fid, path=shown[0]) if shown else None, u, fid, kind)
-        if kind == "search":
-            return _FollowUp(extra, f"{noun} records", StepRef(step=fid, path="total"), u, fid, kind)
-        if kind == "aggregate":
-            return _FollowUp(extra, f"{noun} count", StepRef(step=fid, path="value"), u, fid, kind)
-        return _FollowUp(extra, "", None, u, fid, kind)
-    return None
+    return options
+
+
+def _next_transitions(pl: Planner, d: _Draft, tools: dict[str, _Tool], t: _Tool, rec: dict[str, Any], sid: str,
+                      at: str, rng: random.Random, *, visited: set[str]) -> list[_Option]:
+    """Transitions of ``rec``'s entity that start from its state and reach none the chain has visited."""
+    entity = t.spec.entity
+    sm = t.domain.entities[entity].state_machine
+    if sm is None:
+        return []
+    visited.add(str(rec.get(sm.field)))
+    options: list[_Option] = []
+    for u in tools.values():
+        if u is not t and u.domain is t.domain and u.spec.kind == "transition" and u.spec.entity == entity \
+                and rec.get(sm.field) in u.spec.source_states and not set(u.spec.outputs.states) & visited:
+            values = pl.values_for(d, u, rng, skip={f"{entity}_id"})
+            options.append((u, {f"{entity}_id": StepRef(step=sid, path=at + "id"), **values},
+                            f" and after that {say.act(u.spec, 'it')}", "transition"))
+    return options
+
+
+def _followed(u: _Tool, fid: str, out: dict[str, Any], extra: str, kind: str, rng: random.Random) -> _FollowUp:
+    """The follow-up step ``fid`` just added, with what the answer can show of it."""
+    noun = say.noun(u.spec.entity)
+    if kind == "get":
+        shown = _answer_fields(out, rng, 1)
+        return _FollowUp(extra, f"its {noun}'s {shown[0].replace('_', ' ')}" if shown else "",
+                         StepRef(step=fid, path=shown[0]) if shown else None, u, fid, kind)
+    if kind == "search":
+        return _FollowUp(extra, f"{noun} records", StepRef(step=fid, path="total"), u, fid, kind)
+    if kind == "aggregate":
+        return _FollowUp(extra, f"{noun} count", StepRef(step=fid, path="value"), u, fid, kind)
+    return _FollowUp(extra, "", None, u, fid, kind)
 
 
 def _mode_chain(pl: Planner, d: _Draft, tools: dict[str, _Tool], rng: random.Random, *,
@@ -591,35 +615,11 @@ def _mode_chain(pl: Planner, d: _Draft, tools: dict[str, _Tool], rng: random.Ran
             gid, gout = d.add(get, {f"{entity}_id": rec_id}, note=f"confirm the {say.noun(entity)}")
             if not gout.is_error:
                 sid, record_path = gid, ""
-        follows: list[_FollowUp] = []
-        cur = t
-        visited = set(t.spec.source_states) if t.spec.kind == "transition" else set()
-        while len(d.steps) - start[0] < 3 and len(follows) < 2:
-            follow = _follow_up(pl, d, tools, cur, sid, record_path, rng, visited=visited)
-            if follow is None:
-                break
-            follows.append(follow)
-            if follow.kind != "transition":
-                break
-            cur, sid, record_path = follow.tool, follow.step, ""  # the record as the transition left it
+        follows, sid, record_path = _extend_chain(pl, d, tools, t, sid, record_path, rng, first=start[0])
         if len(d.steps) - start[0] < 3:
             continue
-        rec = d.outputs[sid]
-        rec = rec.get("from", rec) if record_path else rec
-        fields = _answer_fields(rec, rng, 2)
-        refs: dict[str, StepRef | FactRef] = {
-            f"v{i}": StepRef(step=sid, path=f"{record_path + '.' if record_path else ''}{f}")
-            for i, f in enumerate(fields)}
-        if "id" in rec:
-            refs["rid"] = StepRef(step=sid, path=f"{record_path + '.' if record_path else ''}id")
-        text = f"Done: {say.noun(entity)} {{rid}} — " if "rid" in refs else "Done — "
-        text += "; ".join(f"{f.replace('_', ' ')}: {{v{i}}}" for i, f in enumerate(fields)) + "."
-        for i, f in enumerate(follows):
-            if f.ref is not None:
-                refs[f"w{i}"] = f.ref
-                text += f" Also, {f.label}: {{w{i}}}."
-        made = say.action_goal(rng, t.spec, "".join(f.extra for f in follows)), \
-            Template(text=text, refs=refs)
+        answer = _chain_answer(d, entity, sid, record_path, follows, rng)  # draws before the goal, as it did
+        made = say.action_goal(rng, t.spec, "".join(f.extra for f in follows)), answer
         if _bound_throughout(d.steps[start[0]:]):
             return made
         if fallback is None:
@@ -634,6 +634,98 @@ def _mode_chain(pl: Planner, d: _Draft, tools: dict[str, _Tool], rng: random.Ran
     raise PlanningFailure("no_feasible_write", "no write tool could be bound to records in a valid state")
 
 
+def _extend_chain(pl: Planner, d: _Draft, tools: dict[str, _Tool], t: _Tool, sid: str, record_path: str,
+                  rng: random.Random, *, first: int) -> tuple[list[_FollowUp], str, str]:
+    """Up to two follow-ups while the chain since step ``first`` is shorter than three (a read ends it, a
+    transition may be followed again); returns them and the step and path of the record the chain ends on."""
+    follows: list[_FollowUp] = []
+    cur = t
+    visited = set(t.spec.source_states) if t.spec.kind == "transition" else set()
+    while len(d.steps) - first < 3 and len(follows) < 2:
+        follow = _follow_up(pl, d, tools, cur, sid, record_path, rng, visited=visited)
+        if follow is None:
+            break
+        follows.append(follow)
+        if follow.kind != "transition":
+            break
+        cur, sid, record_path = follow.tool, follow.step, ""  # the record as the transition left it
+    return follows, sid, record_path
+
+
+def _chain_answer(d: _Draft, entity: str, sid: str, record_path: str, follows: list[_FollowUp],
+                  rng: random.Random) -> Template:
+    """The answer of a chain: the record it ends on (its id and two fields) and what each follow-up showed."""
+    rec = d.outputs[sid]
+    rec = rec.get("from", rec) if record_path else rec
+    fields = _answer_fields(rec, rng, 2)
+    refs: dict[str, StepRef | FactRef] = {
+        f"v{i}": StepRef(step=sid, path=f"{record_path + '.' if record_path else ''}{f}")
+        for i, f in enumerate(fields)}
+    if "id" in rec:
+        refs["rid"] = StepRef(step=sid, path=f"{record_path + '.' if record_path else ''}id")
+    text = f"Done: {say.noun(entity)} {{rid}} — " if "rid" in refs else "Done — "
+    text += "; ".join(f"{f.replace('_', ' ')}: {{v{i}}}" for i, f in enumerate(fields)) + "."
+    for i, f in enumerate(follows):
+        if f.ref is not None:
+            refs[f"w{i}"] = f.ref
+            text += f" Also, {f.label}: {{w{i}}}."
+    return Template(text=text, refs=refs)
+
+
+_Branch = tuple[str, dict[str, Binding], str]  # a fan-out read: tool, args bound to the record ("?"), what it gets
+
+
+def _fanout_branches(pl: Planner, tools: dict[str, _Tool], domain: str, entity: str,
+                     row: dict[str, Any]) -> list[_Branch]:
+    """Reads ``row`` feeds: a get of a record it references, a search or count of the records referencing it."""
+    ent = pl.indexes[domain].domain.entities[entity]
+    branches: list[_Branch] = []
+    for t in tools.values():
+        if t.domain.name != domain or not t.spec.read_only:
+            continue
+        if t.spec.kind == "get" and t.spec.entity != entity:
+            refs = [f for f, fs in ent.fields.items() if fs.ref == t.spec.entity and row.get(f)]
+            if refs:
+                branches.append((t.name, {f"{t.spec.entity}_id": StepRef(step="?", path=refs[0])},
+                                 f"the {say.noun(t.spec.entity)} details"))
+        elif t.spec.kind in ("search", "aggregate") and t.spec.entity != entity:
+            p = next((p for p in t.spec.inputs if p.ref == entity and p.role == "filter"), None)
+            if p is not None:
+                extra: dict[str, Binding] = {p.name: StepRef(step="?", path="id")}
+                if t.spec.kind == "aggregate":
+                    extra["function"] = Const(value="count")
+                branches.append((t.name, extra, f"the related {say.noun(t.spec.entity)} records"
+                                 if t.spec.kind == "search" else f"how many {say.noun(t.spec.entity)} records "
+                                 "it has"))
+    return branches
+
+
+def _fan_out(d: _Draft, tools: dict[str, _Tool], base: StepRef, branches: list[_Branch],
+             rng: random.Random) -> Template:
+    """The branches issued together, bound to the record at ``base``; the answer shows what each returned."""
+    answer_refs: dict[str, StepRef | FactRef] = {}
+    parts = []
+    for i, (tool, args, what) in enumerate(branches):
+        bound = {k: (StepRef(step=base.step, path=f"{base.path}.{v.path}" if base.path else v.path)
+                     if isinstance(v, StepRef) else v) for k, v in args.items()}
+        bsid, bout = d.add(tool, bound, same_group=i > 0, note=f"get {what}")
+        if bout.is_error:
+            raise PlanningFailure("fanout_call_failed", bout.text[:200])
+        spec = tools[tool].spec
+        if spec.kind == "get":
+            f = _answer_fields(bout.structured or {}, rng, 1)
+            if f:
+                answer_refs[f"v{i}"] = StepRef(step=bsid, path=f[0])
+                parts.append(f"{say.noun(spec.entity)} {f[0].replace('_', ' ')}: {{v{i}}}")
+        elif spec.kind == "search":
+            answer_refs[f"v{i}"] = StepRef(step=bsid, path="total")
+            parts.append(f"{say.noun(spec.entity)} records: {{v{i}}}")
+        else:
+            answer_refs[f"v{i}"] = StepRef(step=bsid, path="value")
+            parts.append(f"{say.noun(spec.entity)} count: {{v{i}}}")
+    return Template(text="Here is what I found — " + "; ".join(parts) + ".", refs=answer_refs)
+
+
 def _mode_fanout(pl: Planner, d: _Draft, tools: dict[str, _Tool], rng: random.Random) -> Made:
     options = _readable(tools)
     rng.shuffle(options)
@@ -642,25 +734,7 @@ def _mode_fanout(pl: Planner, d: _Draft, tools: dict[str, _Tool], rng: random.Ra
         if not rows:
             continue
         row = rng.choice(rows)
-        ent = pl.indexes[domain].domain.entities[entity]
-        branches: list[tuple[str, dict[str, Binding], str]] = []
-        for t in tools.values():
-            if t.domain.name != domain or not t.spec.read_only:
-                continue
-            if t.spec.kind == "get" and t.spec.entity != entity:
-                refs = [f for f, fs in ent.fields.items() if fs.ref == t.spec.entity and row.get(f)]
-                if refs:
-                    branches.append((t.name, {f"{t.spec.entity}_id": StepRef(step="?", path=refs[0])},
-                                     f"the {say.noun(t.spec.entity)} details"))
-            elif t.spec.kind in ("search", "aggregate") and t.spec.entity != entity:
-                p = next((p for p in t.spec.inputs if p.ref == entity and p.role == "filter"), None)
-                if p is not None:
-                    extra: dict[str, Binding] = {p.name: StepRef(step="?", path="id")}
-                    if t.spec.kind == "aggregate":
-                        extra["function"] = Const(value="count")
-                    branches.append((t.name, extra, f"the related {say.noun(t.spec.entity)} records"
-                                     if t.spec.kind == "search" else f"how many {say.noun(t.spec.entity)} records "
-                                     "it has"))
+        branches = _fanout_branches(pl, tools, domain, entity, row)
         if len(branches) < 2:
             continue
         rng.shuffle(branches)
@@ -677,30 +751,9 @@ def _mode_fanout(pl: Planner, d: _Draft, tools: dict[str, _Tool], rng: random.Ra
         else:
             assert isinstance(ref, StepRef)
             base = StepRef(step=ref.step, path="records[0]")
-        answer_refs: dict[str, StepRef | FactRef] = {}
-        parts = []
-        first = True
-        for i, (tool, args, what) in enumerate(branches):
-            bound = {k: (StepRef(step=base.step, path=f"{base.path}.{v.path}" if base.path else v.path)
-                         if isinstance(v, StepRef) else v) for k, v in args.items()}
-            bsid, bout = d.add(tool, bound, same_group=not first, note=f"get {what}")
-            first = False
-            if bout.is_error:
-                raise PlanningFailure("fanout_call_failed", bout.text[:200])
-            spec = tools[tool].spec
-            if spec.kind == "get":
-                f = _answer_fields(bout.structured or {}, rng, 1)
-                if f:
-                    answer_refs[f"v{i}"] = StepRef(step=bsid, path=f[0])
-                    parts.append(f"{say.noun(spec.entity)} {f[0].replace('_', ' ')}: {{v{i}}}")
-            elif spec.kind == "search":
-                answer_refs[f"v{i}"] = StepRef(step=bsid, path="total")
-                parts.append(f"{say.noun(spec.entity)} records: {{v{i}}}")
-            else:
-                answer_refs[f"v{i}"] = StepRef(step=bsid, path="value")
-                parts.append(f"{say.noun(spec.entity)} count: {{v{i}}}")
+        answer = _fan_out(d, tools, base, branches, rng)
         goal = say.fanout_goal(rng, entity, [b[2] for b in branches])
-        return goal, Template(text="Here is what I found — " + "; ".join(parts) + ".", refs=answer_refs)
+        return goal, answer
     raise PlanningFailure("no_fanout", "no record feeds two or more independent reads in this cluster")
 
 
