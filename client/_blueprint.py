@@ -50,6 +50,8 @@ class Fact(_Model):
 
 
 class FactRef(_Model):
+    """A value the user states: the fact ``name`` of the blueprint."""
+
     kind: Literal["fact"] = "fact"
     name: str
 
@@ -64,6 +66,8 @@ class StepRef(_Model):
 
 
 class Const(_Model):
+    """A value the plan chooses itself (an aggregate's function, say)."""
+
     kind: Literal["const"] = "const"
     value: Any
 
@@ -112,6 +116,10 @@ class ExpectedOutcome(_Model):
 
 
 class Blueprint(_Model):
+    """What an episode must achieve: the cluster and reasoning mode, the persona and goal the user has, the
+    facts the user knows, the ground-truth plan (bound to real outputs), the answer and the expected outcome.
+    ``tdscaling.synth.plan`` makes one; ``run_episode`` plays it and ``verify`` judges against it."""
+
     id: str
     cluster: str | ClusterSpec
     mode: ReasoningMode

@@ -22,6 +22,8 @@ class _Model(BaseModel):
 
 
 class RoleUsage(_Model):
+    """Tokens, cost and model calls one role (assistant or user) spent in an episode."""
+
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float | None = None

@@ -89,7 +89,17 @@ def domain_digest(domain: DomainSpec) -> str:
 
 
 class Catalog:
-    """Named domains: the built-in ones, then those of each added directory (later ones win)."""
+    """Named domains: the built-in ones, then those of each added directory (later ones win).
+
+    Example::
+
+        from pathlib import Path
+        from tdscaling.servers import Catalog
+
+        catalog = Catalog.load([Path("my_domains")])   # the built-in domains and yours
+        shop = catalog.get("online_store")             # a DomainSpec; an unknown name lists the known ones
+        print(catalog.names(), [op.name for op in shop.operations])
+    """
 
     def __init__(self, domains: Iterable[DomainSpec]) -> None:
         self._domains: dict[str, DomainSpec] = {}

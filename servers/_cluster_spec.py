@@ -70,6 +70,9 @@ class Policy(_Model):
 
 
 class ClusterSpec(_Model):
+    """A Business Cluster as data: its tools (with their schemas), the dependency edges between them, its
+    policies and the recipe that seeds its world; ``id`` hashes the content, ``signature`` the structure."""
+
     id: str
     signature: str
     domains: list[str]

@@ -116,6 +116,7 @@ def _fires_for_good(domain: DomainSpec, op: OperationSpec, inputs: tuple[Param, 
 
 
 def tool_spec(domain: DomainSpec, op: OperationSpec) -> ToolSpec:
+    """The tool an operation of ``domain`` compiles to: its inputs, outputs, preconditions and annotations."""
     kind = kind_of(op)
     inputs = tuple(kind.inputs(domain, op))
     return ToolSpec(

@@ -79,6 +79,9 @@ class Decision(BaseModel):
 
 
 class Strategy(Protocol):
+    """The controller seam: which tasks a round runs (``plan_round``) and what it learns from a round
+    (``observe``); ``evolve``, ``uniform`` and ``quantity`` fit it."""
+
     name: StrategyName
     decisions: list[Decision]
 
