@@ -70,3 +70,13 @@ def test_the_readmes_python_example_runs_as_written(tmp_path: Path) -> None:
     assert lines[0].startswith("accepted ['") and "no_final_answer" in lines[1] and lines[2] == "200", r.stdout
     assert (tmp_path / "runs" / "py-dataset" / "data" / "train.jsonl").is_file()
     assert (tmp_path / "clusters.jsonl").read_text().count("\n") == 200
+
+
+def test_the_ownership_list_has_one_line_for_every_module_and_none_for_a_gone_one() -> None:
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    listed = re.findall(r"^\| `([^`]+\.py)` \|", text, re.M)
+    modules = sorted(str(p.relative_to(ROOT)) for part in ("servers", "client", "synth", "sandbox")
+                     for p in (ROOT / part).rglob("*.py"))
+    assert sorted(set(modules) - set(listed)) == [], "modules without a line in docs/architecture.md"
+    assert sorted(set(listed) - set(modules)) == [], "lines in docs/architecture.md for modules that are gone"
+    assert len(listed) == len(set(listed)), "a module listed twice"
